@@ -1,0 +1,3 @@
+from vbot.main import main
+
+raise SystemExit(main())

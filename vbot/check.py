@@ -1,0 +1,106 @@
+"""Checking one node against its upstreams: the sources in order, then the version filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vbot import versions
+from vbot.errors import UpstreamError
+from vbot.nodeinfo import NodeInfo
+from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source
+
+# outcome statuses
+FOUND = "found"  # a version was found
+NONE = "none"  # the source answered, but no usable version
+NOSOURCE = "nosource"  # no source understands this node's upstream
+BAD = "bad"  # permanent upstream failure
+TRANSIENT = "transient"  # timeout, 5xx, 429, deadline: try again next sweep
+SKIPPED = "skipped"  # archived, parsing_error, version_updates.skip
+INVALID = "invalid"  # unsafe node name or broken node document
+
+
+@dataclass(frozen=True)
+class Outcome:
+    node: str
+    status: str
+    version: str | None = None
+    source: str | None = None
+    reason: str | None = None
+
+    def document(self) -> dict[str, Any] | None:
+        """The versions file content for this outcome (None: leave the file alone)."""
+        if self.status == FOUND:
+            return {"new_version": self.version}
+        if self.status in (NONE, NOSOURCE):
+            return {"new_version": None}
+        if self.status in (BAD, TRANSIENT):
+            return {"bad": f"Upstream: {self.source or 'vbot'}: {self.reason}"}
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def _even_minor(text: str) -> bool:
+    parts = versions.normalise(text).split(".")
+    return len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) % 2 == 0
+
+
+def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
+    """The highest stable, non-excluded candidate by conda order."""
+    excluded = {versions.normalise(v) for v in node.controls.exclude}
+    keep = []
+    for text in candidates:
+        text = str(text).strip()
+        if versions.parse(text) is None or versions.is_prerelease(text):
+            continue
+        if versions.normalise(text) in excluded or text in node.controls.exclude:
+            continue
+        if node.controls.even_odd_versions and not _even_minor(text):
+            continue
+        keep.append(text)
+    return versions.highest(keep)
+
+
+class Checker:
+    """Holds one instance of every source for a sweep and checks nodes with them."""
+
+    def __init__(self, ctx: Context, registry: Any = REGISTRY) -> None:
+        self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
+        self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
+
+    def order(self, node: NodeInfo) -> list[str]:
+        wanted = node.controls.sources
+        if wanted is None:
+            return list(self.default_order)
+        return [n for n in wanted if n in self.sources]
+
+    def check(self, node: NodeInfo) -> Outcome:
+        errors: list[tuple[str, UpstreamError]] = []
+        answered: str | None = None
+        for name in self.order(node):
+            source = self.sources[name]
+            try:
+                target = source.match(node)
+                if target is None:
+                    continue
+                found = pick(source.versions(target, node), node)
+            except UpstreamError as exc:
+                errors.append((name, exc))
+                continue
+            except Exception as exc:  # a source bug must not stop the sweep
+                errors.append((name, UpstreamError(f"internal error: {type(exc).__name__}: {exc}")))
+                continue
+            if found is not None:
+                return Outcome(node.name, FOUND, version=found, source=name)
+            answered = answered or name
+        if errors:
+            permanent = [(n, e) for n, e in errors if not e.transient]
+            name, err = (permanent or errors)[0]
+            status = TRANSIENT if not permanent else BAD
+            return Outcome(node.name, status, source=name, reason=err.reason)
+        if answered:
+            return Outcome(node.name, NONE, source=answered, reason="no stable version upstream")
+        return Outcome(node.name, NOSOURCE, reason="no source understands this upstream")

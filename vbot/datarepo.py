@@ -1,0 +1,130 @@
+"""A data repo on disk: graph.json plus per-node documents, in cf or inline layout.
+
+cf layout: ``graph.json`` nodes carry ``{"payload": {"__lazy_json__": "node_attrs/<n>.json"}}``
+and documents live in sharded folders ``<folder>/h0/h1/h2/h3/h4/<n>.json`` (flat paths are read
+too). inline layout: node attributes sit in the ``graph.json`` nodes; versions are flat files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from vbot import jsonio, schema
+from vbot.errors import VbotError
+from vbot.names import contained, sharded_relpath, unsafe_reason
+
+CF = "cf"
+INLINE = "inline"
+LAZY = "__lazy_json__"
+
+
+class NodeDocError(Exception):
+    """One node's document is missing or malformed; affects only that node."""
+
+
+@dataclass
+class DataRepo:
+    root: Path
+    graph: dict[str, Any]
+    layout: str
+    _index: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {n.get("id"): n for n in self.graph["nodes"] if isinstance(n.get("id"), str)}
+
+    @classmethod
+    def open(cls, root: Path) -> DataRepo:
+        path = root / "graph.json"
+        if not path.is_file():
+            raise VbotError(f"{path}: no graph.json in the data repo")
+        graph = jsonio.load(path, "graph.json")
+        found = schema.problems("graph", graph)
+        if found:
+            raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
+        edges = "links" if "links" in graph or "edges" not in graph else "edges"
+        try:
+            nx.node_link_graph(graph, edges=edges)
+        except (nx.NetworkXError, KeyError, TypeError) as exc:
+            raise VbotError(f"graph.json: not node-link graph data: {exc}")
+        layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE
+        return cls(root=root, graph=graph, layout=layout)
+
+    # -- nodes ---------------------------------------------------------------------------
+    def node_ids(self) -> list[Any]:
+        return [n.get("id") for n in self.graph["nodes"]]
+
+    def safe_names(self) -> tuple[list[str], dict[str, str]]:
+        """(safe node names in graph order, {unsafe name: reason})."""
+        ok: list[str] = []
+        bad: dict[str, str] = {}
+        for name in self.node_ids():
+            reason = unsafe_reason(name)
+            if reason is None:
+                ok.append(name)
+            else:
+                bad[repr(name)[:80]] = reason
+        return ok, bad
+
+    def _node_entry(self, name: str) -> dict[str, Any]:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise NodeDocError(f"{name}: not a node of graph.json") from None
+
+    def node_attrs(self, name: str) -> dict[str, Any]:
+        """The attribute document of a node (raises NodeDocError for that node only)."""
+        node = self._node_entry(name)
+        if self.layout == INLINE:
+            return {k: v for k, v in node.items() if k != "id"}
+        ref = (node.get("payload") or {}).get(LAZY)
+        if not isinstance(ref, str) or "/" not in ref:
+            raise NodeDocError(f"{name}: payload has no lazy JSON reference")
+        folder, _, fname = ref.rpartition("/")
+        doc = self.read_doc(folder, fname[: -len(".json")] if fname.endswith(".json") else fname)
+        if doc is None:
+            raise NodeDocError(f"{name}: {ref} is missing")
+        if not isinstance(doc, dict):
+            raise NodeDocError(f"{name}: {ref} is not a JSON object")
+        return doc
+
+    # -- per-node documents --------------------------------------------------------------
+    def doc_relpath(self, folder: str, name: str) -> str:
+        if self.layout == CF:
+            return sharded_relpath(folder, name)
+        return f"{folder}/{name}.json"
+
+    def doc_path(self, folder: str, name: str) -> Path:
+        return contained(self.root, self.doc_relpath(folder, name))
+
+    def read_doc(self, folder: str, name: str) -> Any:
+        """Parsed ``<folder>/<name>`` document (sharded, then flat); None when absent."""
+        if unsafe_reason(name) or unsafe_reason(folder):
+            raise NodeDocError(f"{folder}/{name}: unsafe document path")
+        for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
+            path = contained(self.root, rel)
+            if path.is_file():
+                try:
+                    return jsonio.load(path, rel)
+                except VbotError as exc:
+                    raise NodeDocError(str(exc)) from None
+        return None
+
+    def versions_path(self, name: str) -> Path:
+        return self.doc_path("versions", name)
+
+    def read_versions(self, name: str) -> dict[str, Any] | None:
+        """A node's versions document if present and schema-valid, else None."""
+        try:
+            doc = self.read_doc("versions", name)
+        except NodeDocError:
+            return None
+        if doc is None or not schema.is_valid("versions", doc):
+            return None
+        return doc
+
+    def write_graph(self) -> bool:
+        return jsonio.write_if_changed(self.root / "graph.json", self.graph)

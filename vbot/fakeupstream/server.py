@@ -1,0 +1,273 @@
+"""The loopback HTTP server: routing, latency, ETag/304, fault injection, request counts.
+
+Routes (one server, one port; each service under its own prefix):
+
+- ``/pypi/<name>/json``                         PyPI JSON API          (VBOT_PYPI_URL = base)
+- ``/github/repos/<o>/<r>/releases/latest|tags`` GitHub REST           (VBOT_GITHUB_API_URL)
+- ``/npm/<name>``                               npm registry           (VBOT_NPM_URL)
+- ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
+
+World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
+one table per service (see ``data/world.json``).
+Fault kinds: ``status`` (with ``status`` and optional ``retry_after``), ``timeout`` (sleep
+``seconds``), ``reset`` (close the connection), ``malformed`` (truncated JSON), ``html`` (an
+HTML error page with 200), ``huge`` (``bytes`` of body), ``ratelimit`` (403 with
+``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in ``reset_in`` seconds).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from vbot.fakeupstream import responses
+
+Rendered = responses.Rendered
+NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
+Route = Callable[[dict[str, Any], str, dict[str, list[str]]], "Rendered | None"]
+
+
+def _github(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
+    parts = path.split("/")
+    if len(parts) < 4 or parts[0] != "repos":
+        return None
+    repo = f"{parts[1]}/{parts[2]}"
+    rest = "/".join(parts[3:])
+    if rest == "releases/latest":
+        return responses.render_github_latest(world, repo)
+    if rest == "tags":
+        page = int(query.get("page", ["1"])[0])
+        per_page = int(query.get("per_page", ["30"])[0])
+        found = responses.render_github_tags(world, repo, page, per_page)
+        return found[0] if found else None
+    return None
+
+
+def _pypi(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
+    parts = path.split("/")
+    if len(parts) == 2 and parts[1] == "json":
+        return responses.render_pypi(world, unquote(parts[0]))
+    return None
+
+
+def _npm(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
+    return responses.render_npm(world, unquote(path))
+
+
+def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
+    url = "https://" + path
+    files = world.get("_files_set")
+    if files is None:
+        files = world["_files_set"] = {f.split("://", 1)[-1] for f in world.get("files", [])}
+    if url.split("://", 1)[1] in files:
+        return 200, "application/octet-stream", b"\0" * 64
+    return None
+
+
+ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        fake = self.server.fake
+        split = urlsplit(self.path)
+        path = unquote(split.path) if not split.path.startswith("/npm/") else split.path
+        fake.count(path, self.headers)
+        world = fake.world
+        latency = float(world.get("latency_ms", 0)) / 1000.0
+        if latency:
+            time.sleep(latency)
+        fault = fake.take_fault(path)
+        if fault is not None and self._fault(fault):
+            return
+        rendered = fake.render(split.path, split.query)
+        status, ctype, body = rendered
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if status == 200 and self.headers.get("If-None-Match") == etag:
+            fake.count_304()
+            self._send(304, ctype, b"", {"ETag": etag}, head=True)
+            return
+        extra = {"ETag": etag} if status == 200 else {}
+        if path.startswith("/github/"):
+            extra.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+                          "X-RateLimit-Reset": str(int(time.time()) + 3600)})
+        self._send(status, ctype, body, extra, head=head)
+
+    def _send(self, status: int, ctype: str, body: bytes, headers: dict[str, str],
+              head: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not head and body:
+            self.wfile.write(body)
+
+    def _fault(self, fault: dict[str, Any]) -> bool:
+        kind = fault.get("kind")
+        if kind == "status":
+            hdrs = {}
+            if "retry_after" in fault:
+                hdrs["Retry-After"] = str(fault["retry_after"])
+            self._send(int(fault.get("status", 500)), "text/plain", b"fault injected", hdrs)
+        elif kind == "ratelimit":
+            reset = int(time.time() + float(fault.get("reset_in", 60)))
+            self._send(403, "application/json", b'{"message":"API rate limit exceeded"}',
+                       {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+        elif kind == "timeout":
+            time.sleep(float(fault.get("seconds", 30)))
+            self.close_connection = True
+            return True
+        elif kind == "reset":
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        elif kind == "malformed":
+            self._send(200, "application/json", b'{"info": {"version": "1.0"', {})
+        elif kind == "html":
+            self._send(200, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>", {})
+        elif kind == "huge":
+            self._send(200, "application/json", b" " * int(fault.get("bytes", 64 << 20)), {})
+        else:
+            return False
+        return True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    fake: FakeUpstream
+
+
+class FakeUpstream:
+    """Start with ``with FakeUpstream(world) as fake:``; ``fake.env()`` points vbot at it."""
+
+    def __init__(self, world: dict[str, Any] | Path | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self.world: dict[str, Any] = {}
+        self.set_world(world or {})
+        self._server = _Server((host, port), _Handler)
+        self._server.fake = self
+        self._thread: threading.Thread | None = None
+        self.requests: Counter[str] = Counter()
+        self.not_modified = 0
+        self.headers_seen: list[dict[str, str]] = []
+
+    # -- world ---------------------------------------------------------------------------
+    def set_world(self, world: dict[str, Any] | Path) -> None:
+        if isinstance(world, Path):
+            world = json.loads(world.read_text("utf-8"))
+        with self._lock:
+            self.world = dict(world)
+            self._faults = [dict(f) for f in self.world.get("faults", [])]
+            self._cache: dict[str, Rendered] = {}
+
+    def take_fault(self, path: str) -> dict[str, Any] | None:
+        with self._lock:
+            for fault in self._faults:
+                if fnmatch.fnmatchcase(path, fault.get("path", "*")):
+                    times = fault.get("times")
+                    if times is not None:
+                        if times <= 0:
+                            continue
+                        fault["times"] = times - 1
+                    return fault
+        return None
+
+    def render(self, raw_path: str, query: str) -> Rendered:
+        key = raw_path + "?" + query
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        service, _, rest = raw_path.lstrip("/").partition("/")
+        route = ROUTES.get(service)
+        if route is None:
+            return NOT_FOUND
+        rest = rest if service == "npm" else unquote(rest)
+        rendered = route(self.world, rest, parse_qs(query)) or NOT_FOUND
+        self._cache[key] = rendered
+        return rendered
+
+    def count(self, path: str, headers: Any) -> None:
+        with self._lock:
+            self.requests[path] += 1
+            if len(self.headers_seen) < 10000:
+                self.headers_seen.append({"path": path, **{k: v for k, v in headers.items()}})
+
+    def count_304(self) -> None:
+        with self._lock:
+            self.not_modified += 1
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point every vbot source at this server."""
+        base = self.base_url
+        hosts = sorted({f.split("://", 1)[-1].split("/", 1)[0] for f in self.world.get("files", [])}
+                       | set(self.world.get("file_hosts", [])))
+        rewrite = ",".join(f"https://{h}/={base}/files/{h}/,http://{h}/={base}/files/{h}/"
+                           for h in hosts)
+        env = {
+            "VBOT_PYPI_URL": base,
+            "VBOT_GITHUB_API_URL": f"{base}/github",
+            "VBOT_NPM_URL": f"{base}/npm",
+            "VBOT_CRAN_URL": f"{base}/cran",
+            "VBOT_CRATES_URL": f"{base}/crates",
+            "VBOT_GITLAB_URL": f"{base}/gitlab",
+            "VBOT_ROS_URL": f"{base}/ros",
+        }
+        if rewrite:
+            env["VBOT_HTTP_REWRITE"] = rewrite
+        return env
+
+    def start(self) -> FakeUpstream:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="fake-upstream")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,76 @@
+"""Deterministic JSON files: sorted keys, 2-space indent, atomic writes, no churn."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from vbot.errors import VbotError
+
+
+def dumps(obj: Any) -> str:
+    """The one canonical text of a JSON document in a data repo."""
+    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def loads(text: str | bytes, where: str) -> Any:
+    """Parse JSON, turning a syntax error into a VbotError naming the file and position."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VbotError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except UnicodeDecodeError as exc:
+        raise VbotError(f"{where}: not UTF-8 text at byte {exc.start}")
+
+
+def load(path: Path, where: str | None = None) -> Any:
+    """Read and parse a JSON file; errors name ``where`` (default: the path)."""
+    label = where or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VbotError(f"{label}: cannot read: {exc.strerror or exc}")
+    return loads(data, label)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+_MISSING = object()
+
+
+def read_if_valid(path: Path) -> Any:
+    """Parsed content of ``path``, or a sentinel when it is missing or unparseable."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return _MISSING
+
+
+def write_if_changed(path: Path, obj: Any) -> bool:
+    """Write ``obj`` canonically unless the file already parses to the same value.
+
+    Returns True when the file was (re)written.
+    """
+    if read_if_valid(path) == obj:
+        return False
+    atomic_write_text(path, dumps(obj))
+    return True

@@ -1,0 +1,51 @@
+"""Node names become file names: what is safe, and where a node's documents live."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from vbot.errors import VbotError
+
+MAX_NAME_BYTES = 200
+SHARD_DEPTH = 5
+
+
+def unsafe_reason(name: object) -> str | None:
+    """Why ``name`` cannot be used as a file name, or None when it is safe."""
+    if not isinstance(name, str):
+        return f"node id is a {type(name).__name__}, not a string"
+    if not name:
+        return "empty node name"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"node name longer than {MAX_NAME_BYTES} bytes"
+    if name.startswith("."):
+        return "node name starts with a dot"
+    if "/" in name or "\\" in name:
+        return "node name contains a path separator"
+    if ".." in name:
+        return "node name contains '..'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "node name contains a control character"
+    return None
+
+
+def shard_parts(name: str) -> list[str]:
+    """The hashmap folders of a node: the first five hex digits of sha1("<name>.json")."""
+    digest = hashlib.sha1(f"{name}.json".encode()).hexdigest()
+    return list(digest[:SHARD_DEPTH])
+
+
+def sharded_relpath(folder: str, name: str) -> str:
+    """``<folder>/h0/h1/h2/h3/h4/<name>.json`` as a posix path."""
+    return "/".join([folder, *shard_parts(name), f"{name}.json"])
+
+
+def contained(root: Path, relpath: str) -> Path:
+    """``root / relpath``, refusing anything that would resolve outside ``root``."""
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(base, relpath))
+    if os.path.commonpath([base, target]) != base or target == base:
+        raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    return Path(target)

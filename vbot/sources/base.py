@@ -1,0 +1,87 @@
+"""The small typed interface every upstream source implements."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from vbot.config import Config
+from vbot.errors import UpstreamError
+from vbot.http import HttpClient
+from vbot.nodeinfo import NodeInfo
+
+T = TypeVar("T")
+Target = TypeVar("Target")
+
+
+@dataclass
+class SweepCache:
+    """Per-sweep memo: a value (e.g. CRAN's PACKAGES index) is computed once and shared."""
+
+    _values: dict[str, Any] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                try:
+                    self._values[key] = compute()
+                except UpstreamError as exc:
+                    self._values[key] = exc
+            value = self._values[key]
+        if isinstance(value, UpstreamError):
+            raise UpstreamError(value.reason, value.transient, value.rate_limited)
+        return value
+
+
+@dataclass
+class Context:
+    """What a source may use during a sweep."""
+
+    config: Config
+    http: HttpClient
+    cache: SweepCache = field(default_factory=SweepCache)
+
+
+class Source(Generic[Target]):
+    """One upstream kind. ``match`` finds the upstream of a node, ``versions`` asks it.
+
+    ``versions`` returns candidate versions in conda spelling; the checker then drops
+    pre-releases and excluded versions and picks the highest by conda order.
+    """
+
+    name: ClassVar[str] = ""
+    url_env: ClassVar[tuple[str, ...]] = ()
+    default_url: ClassVar[str | None] = None
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def credentials(cls, config: Config) -> Mapping[str, Mapping[str, str]]:
+        """Headers to attach to requests for given origins (e.g. a token for an API)."""
+        return {}
+
+    @classmethod
+    def base_url_of(cls, config: Config) -> str | None:
+        return config.source_url(cls.name, cls.url_env, cls.default_url)
+
+    def base_url(self) -> str:
+        url = self.base_url_of(self.ctx.config)
+        if not url:
+            envs = " or ".join(self.url_env) or f"VBOT_{self.name.upper()}_URL"
+            raise UpstreamError(
+                f"no API URL configured: set {envs} or [sources.{self.name}] url in vbot.toml"
+            )
+        return url
+
+    def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
+        raise NotImplementedError

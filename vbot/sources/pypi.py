@@ -1,0 +1,66 @@
+"""PyPI: recipe URLs shaped ``/packages/source/<c>/<name>/<file>`` or hashed file URLs.
+
+``GET {url}/pypi/<name>/json``; every release with at least one non-yanked file is a candidate.
+The API base URL has no built-in default: ``VBOT_PYPI_URL`` or ``[sources.pypi] url``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urlsplit
+
+from vbot.errors import UpstreamError
+from vbot.nodeinfo import NodeInfo
+from vbot.sources.base import Source
+
+_SOURCE_PATH = re.compile(r"/packages/source/[^/]/(?P<name>[^/]+)/[^/]+$")
+_HASHED_PATH = re.compile(r"/packages/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{20,}/(?P<file>[^/]+)$")
+_SDIST_EXT = re.compile(r"\.(tar\.gz|tar\.bz2|tar\.xz|zip|tgz)$")
+
+
+def name_from_file(filename: str, version: str | None) -> str | None:
+    if filename.endswith(".whl"):
+        return filename.split("-", 1)[0]
+    stem = _SDIST_EXT.sub("", filename)
+    if version and stem.endswith(f"-{version}"):
+        return stem[: -len(version) - 1]
+    match = re.match(r"^(?P<name>.+?)-[0-9]", stem)
+    return match.group("name") if match else None
+
+
+def package_from_url(url: str, version: str | None) -> str | None:
+    path = unquote(urlsplit(url).path)
+    match = _SOURCE_PATH.search(path)
+    if match:
+        return match.group("name")
+    match = _HASHED_PATH.search(path)
+    if match:
+        return name_from_file(match.group("file"), version)
+    return None
+
+
+class PyPI(Source[str]):
+    name = "pypi"
+    url_env = ("VBOT_PYPI_URL",)
+    default_url = None
+
+    def match(self, node: NodeInfo) -> str | None:
+        for url in node.urls:
+            if urlsplit(url).scheme in ("http", "https"):
+                found = package_from_url(url, node.version)
+                if found:
+                    return found
+        return None
+
+    def versions(self, target: str, node: NodeInfo) -> list[str]:
+        doc = self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json")
+        releases = doc.get("releases") if isinstance(doc, dict) else None
+        if not isinstance(releases, dict):
+            raise UpstreamError(f"unexpected answer for {target}: no 'releases' mapping")
+        out = []
+        for version, files in releases.items():
+            if isinstance(files, list) and any(
+                isinstance(f, dict) and not f.get("yanked", False) for f in files
+            ):
+                out.append(version)
+        return out

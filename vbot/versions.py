@@ -1,0 +1,71 @@
+"""Version order and pre-release detection, the conda way.
+
+Ordering is conda's own (py-rattler's ``Version``); pre-releases are recognised the way
+conda-forge maintainers expect: rc/alpha/beta/dev/pre/preview/snapshot markers, PEP 440
+``a``/``b`` suffixes (via ``packaging`` where the string parses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from packaging.version import InvalidVersion
+from packaging.version import Version as PepVersion
+from rattler import Version
+
+_PRE_WORDS = re.compile(
+    r"(?i)(?:^|[^a-z])(?:rc|alpha|beta|dev|pre|preview|snapshot|nightly|canary|next|insiders)"
+    r"(?:[^a-z]|$)|(?i:[0-9._-](?:a|b|rc|c)[0-9]+$)|(?i:[0-9](?:alpha|beta|rc|dev|pre)[0-9]*)"
+)
+_VALID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+!-]*$")
+
+
+def parse(text: str) -> Version | None:
+    """A conda Version, or None when ``text`` is not a usable version string."""
+    if not isinstance(text, str) or not text or not _VALID.match(text) or not text[0].isdigit():
+        return None
+    try:
+        return Version(text.replace("-", "_") if "-" in text else text)
+    except Exception:  # rattler raises its own InvalidVersionError
+        return None
+
+
+def is_prerelease(text: str) -> bool:
+    """True for rc/alpha/beta/dev and friends; post-releases and local versions are stable."""
+    try:
+        pep = PepVersion(text)
+    except InvalidVersion:
+        return bool(_PRE_WORDS.search(text))
+    return pep.is_prerelease
+
+
+def normalise(text: str) -> str:
+    """Spelling used to compare versions in exclusions: ``-`` and ``_`` read as ``.``."""
+    return re.sub(r"[-_]", ".", text.strip()).lower()
+
+
+def key(text: str) -> Version:
+    version = parse(text)
+    if version is None:
+        raise ValueError(f"not a version: {text!r}")
+    return version
+
+
+def highest(candidates: Iterable[str]) -> str | None:
+    """The highest parseable version of ``candidates`` by conda order (None when none parse)."""
+    best: tuple[Version, str] | None = None
+    for text in candidates:
+        version = parse(text)
+        if version is not None and (best is None or version > best[0]):
+            best = (version, text)
+    return best[1] if best else None
+
+
+def newer(a: str | None, b: str | None) -> str | None:
+    """The larger of two versions by conda order; an unparseable one loses."""
+    if a is None or parse(a) is None:
+        return b if b is not None and parse(b) is not None else a
+    if b is None or parse(b) is None:
+        return a
+    return a if parse(a) >= parse(b) else b
