@@ -225,3 +225,182 @@ def recent_commits(repo_path: Path | str, count: int = 2) -> str:
     repo = git.Repo(repo_path)
     return repo.git.log(f"-{count}", "--stat=100", "--format=commit %h  %ad%n    %s%n%n%b",
                         "--date=iso")
+
+
+# -- read-only helpers for the maintainer commands (history, validate, status, revert) -----
+# These run plain ``git`` subprocesses: one call each, output parsed in Python.
+
+ZERO_SHA = "0" * 40
+_RUN_TRAILER = re.compile(r"^Vbot-Run:\s*(\S+)\s*$", re.M)
+_REVERTS_TRAILER = re.compile(r"^Vbot-Reverts:\s*(\S+)\s*$", re.M)
+
+
+def run_id_of(message: str) -> str | None:
+    """The ``Vbot-Run:`` trailer of a commit message (the last one), or None."""
+    found = _RUN_TRAILER.findall(message)
+    return found[-1] if found else None
+
+
+def reverted_runs(message: str) -> list[str]:
+    """Run ids named by ``Vbot-Reverts:`` trailers (written by ``vbot revert``)."""
+    return _REVERTS_TRAILER.findall(message)
+
+
+def _git(cwd: Path | str, *args: str, stdin: bytes | None = None) -> bytes:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
+                              check=False)
+    except OSError as exc:
+        raise VbotError(f"cannot run git: {exc}") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
+        raise VbotError(f"git {args[0]} failed in {cwd}: "
+                        f"{redact(message, _secrets())[:500] or 'exit ' + str(proc.returncode)}")
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    old_blob: str | None  # None: the file did not exist before the commit
+    new_blob: str | None  # None: the commit deleted the file
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    sha: str
+    date: str  # committer date, strict ISO 8601
+    message: str
+    changes: tuple[FileChange, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+    @property
+    def run_id(self) -> str | None:
+        return run_id_of(self.message)
+
+
+def repo_toplevel(path: Path | str) -> Path:
+    """The work tree root of the git clone containing ``path``."""
+    if not Path(path).is_dir():
+        raise VbotError(f"not a directory: {path}")
+    try:
+        out = _git(path, "rev-parse", "--show-toplevel")
+    except VbotError:
+        raise VbotError(f"{path} is not inside a git clone of a data repo") from None
+    return Path(out.decode().strip())
+
+
+def is_work_tree(path: Path | str) -> bool:
+    try:
+        return Path(path).is_dir() and _git(path, "rev-parse", "--is-inside-work-tree").strip() \
+            == b"true"
+    except VbotError:
+        return False
+
+
+def log(repo_dir: Path | str, paths: list[str] | None = None, rev: str = "HEAD") -> list[LogEntry]:
+    """Commits reachable from ``rev``, newest first, in ONE ``git log`` call.
+
+    With ``paths`` only the commits touching them, each with its blob changes (``--raw``) to
+    those paths, so callers read old and new contents with one :func:`read_blobs` call.
+    """
+    args = ["log", "-z", "--no-renames", "--no-abbrev", "--format=%x1e%H%x1f%cI%x1f%B%x1f"]
+    if paths is not None:
+        args += ["--raw", rev, "--", *paths]
+    else:
+        args.append(rev)
+    out = _git(repo_dir, *args).decode("utf-8", "surrogateescape")
+    entries = []
+    for chunk in out.split("\x1e")[1:]:
+        sha, date, message, rest = chunk.split("\x1f", 3)
+        fields = rest.lstrip("\0\n").split("\0")
+        changes = []
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.lstrip(":").split()
+            if len(parts) < 4:
+                continue
+            old, new = parts[2], parts[3]
+            changes.append(FileChange(path, None if old == ZERO_SHA else old,
+                                      None if new == ZERO_SHA else new))
+        entries.append(LogEntry(sha, date, message.rstrip("\n") + "\n", tuple(changes)))
+    return entries
+
+
+def read_blobs(repo_dir: Path | str, specs: list[str]) -> dict[str, bytes | None]:
+    """Contents of objects (``<blob sha>`` or ``<rev>:<path>`` or ``:<path>`` for the index)
+    in ONE ``git cat-file --batch`` call; None for missing ones."""
+    wanted = list(dict.fromkeys(specs))
+    if not wanted:
+        return {}
+    if any("\n" in s for s in wanted):
+        raise VbotError("object names must not contain newlines")
+    out = _git(repo_dir, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode(
+        "utf-8", "surrogateescape"))
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3 or header[1] == b"missing":
+            result[spec] = None
+            continue
+        size = int(header[2])
+        result[spec] = out[pos:pos + size] if header[1] == b"blob" else None
+        pos += size + 1
+    return result
+
+
+def staged_paths(repo_dir: Path | str) -> list[str]:
+    """Paths added, copied, modified or renamed in the index (what a commit would write)."""
+    out = _git(repo_dir, "diff", "--cached", "--name-only", "-z", "--no-renames",
+               "--diff-filter=ACMRT")
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def hooks_dir(repo_dir: Path | str) -> Path:
+    """The folder git runs hooks from (honours ``core.hooksPath``)."""
+    out = _git(repo_dir, "rev-parse", "--path-format=absolute", "--git-path", "hooks")
+    return Path(out.decode().strip())
+
+
+def origin_url(repo_dir: Path | str) -> str:
+    """The ``origin`` remote URL of a clone."""
+    try:
+        return _git(repo_dir, "remote", "get-url", "origin").decode().strip()
+    except VbotError:
+        raise VbotError(f"{repo_dir}: the clone has no 'origin' remote; give REPO") from None
+
+
+def revert_commits(ws: Workspace, shas: list[str], message: str) -> str | None:
+    """Revert ``shas`` (in that order) into ONE new commit with ``message``.
+
+    Returns the new commit, or None when the reverts change nothing. A conflict (later
+    commits changed the same lines) aborts and raises VbotError naming the files.
+    """
+    g = ws.repo.git
+    for sha in shas:
+        try:
+            g.revert("--no-commit", "--no-edit", sha)
+        except git.GitCommandError as exc:
+            conflicted = g.diff("--name-only", "--diff-filter=U").split()
+            with contextlib.suppress(git.GitCommandError):
+                g.revert("--abort")
+            g.reset("--hard", "HEAD")
+            detail = (f"{len(conflicted)} file(s) changed again later, e.g. {conflicted[0]}"
+                      if conflicted else clean_error(exc))
+            raise VbotError(f"cannot revert {sha[:12]}: {detail}; revert the later runs too "
+                            "(newest first) or resolve by hand with git revert") from None
+    if not g.diff("--cached", "--name-only"):
+        with contextlib.suppress(git.GitCommandError):
+            g.revert("--quit")
+        return None
+    g.commit("-q", "-m", message)
+    with contextlib.suppress(git.GitCommandError):
+        g.revert("--quit")
+    return ws.repo.head.commit.hexsha

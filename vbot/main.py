@@ -59,7 +59,78 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="build the demo in DIR and keep it (default: a temporary folder)")
     p.add_argument("--latency-ms", type=float, default=20.0, help="fake upstream latency")
+    _add_maintainer_parsers(sub)
     return parser
+
+
+def _add_maintainer_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="a node's version timeline from git log",
+                       description="Show when a node's versions file and its merged new_version "
+                       "changed: date, commit, run id, old -> new (newest first).")
+    p.add_argument("node", metavar="NODE")
+    p.add_argument("--repo", type=Path, default=Path("."),
+                   help="a clone of the data repo (default: the current directory)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("validate", help="check data repo files against vbot's schemas",
+                       description="Check graph.json, versions files and new_version entries. "
+                       "PATH: one data repo folder (default: .) or files; --staged: the files "
+                       "staged in git (for hooks). Prints 'path: message'; exit 1 on problems.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--staged", action="store_true", help="validate the staged files only")
+
+    p = sub.add_parser("install-hooks", help="install vbot's pre-commit hook into a clone",
+                       description="Install the validating pre-commit hook; an existing hook is "
+                       "kept as pre-commit.local and run first.")
+    p.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
+
+    p = sub.add_parser("revert", help="undo sweep/merge runs by run id with git revert",
+                       description="Find the commits with these Vbot-Run ids, revert them "
+                       "(newest first: a merge before its sweep) in one commit and push. REPO "
+                       "defaults to the origin of the clone in the current directory.")
+    p.add_argument("args", nargs="+", metavar="RUN_ID [REPO]")
+    p.add_argument("--workdir", type=Path, help="where to keep the clone")
+    p.add_argument("--no-push", dest="push", action="store_false",
+                   help="commit locally but do not push")
+
+    p = sub.add_parser("status", help="a static HTML status page of a data repo",
+                       description="Outdated nodes, failures by source and the sweep history "
+                       "as one self-contained HTML page.")
+    p.add_argument("repo", nargs="?", default=".", metavar="REPO",
+                   help="a clone (default: .), a bare repo or a git URL")
+    p.add_argument("--html", type=Path, required=True, metavar="OUT")
+    p.add_argument("--workdir", type=Path, help="where to clone REPO when it is not a clone")
+
+
+def _run_maintainer(args: argparse.Namespace) -> int | None:
+    if args.command == "history":
+        from vbot.commands.history import history, print_history
+
+        entries = history(args.repo, args.node)
+        print_history(entries, sys.stdout, as_json=args.json)
+        return EXIT_OK
+    if args.command == "validate":
+        from vbot.commands.validate import validate
+
+        return validate(args.paths, args.staged, sys.stdout, sys.stderr)
+    if args.command == "install-hooks":
+        from vbot.commands.install_hooks import install_hooks
+
+        install_hooks(args.dir, sys.stdout)
+        return EXIT_OK
+    if args.command == "revert":
+        from vbot.commands.revert import RevertOptions, revert, split_args
+
+        run_ids, repo = split_args(args.args)
+        revert(RevertOptions(run_ids=run_ids, remote=repo, workdir=args.workdir,
+                             push=args.push), sys.stdout)
+        return EXIT_OK
+    if args.command == "status":
+        from vbot.commands.status import status
+
+        status(args.repo, args.html, sys.stdout, workdir=args.workdir)
+        return EXIT_OK
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
         from vbot.commands.demo import demo
 
         return demo(keep=args.keep, latency_ms=args.latency_ms, out=sys.stdout)
+    code = _run_maintainer(args)
+    if code is not None:
+        return code
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
 
 

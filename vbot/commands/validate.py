@@ -1,0 +1,209 @@
+"""``vbot validate``: check graph.json, versions files and new_version entries against schemas/.
+
+Three ways to pick the files: a whole data repo folder (default: the current directory), the
+files named on the command line (how the pre-commit framework calls it), or ``--staged``: the
+files staged in git's index, read with one ``git cat-file --batch`` call (the git hook).
+Every problem is printed as ``path: message``. Validators are compiled once and results are
+cached by file content: a repo's versions files have few distinct contents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from jsonschema.exceptions import best_match
+
+from vbot import gitrepo, schema
+from vbot.errors import VbotError
+from vbot.names import SHARD_DEPTH, shard_parts, unsafe_reason
+
+GRAPH = "graph"
+VERSIONS = "versions"
+PR_INFO = "version_pr_info"
+FOLDERS = (VERSIONS, PR_INFO)
+_HEX = set("0123456789abcdef")
+
+
+def classify(rel: str) -> str | None:
+    """Which kind of data repo file ``rel`` (posix, relative to the repo root) is, if any."""
+    if rel == "graph.json":
+        return GRAPH
+    top, _, rest = rel.partition("/")
+    if top in FOLDERS and rest and rel.endswith(".json"):
+        name = rel.rsplit("/", 1)[-1]
+        return None if name.startswith(".") else top
+    return None
+
+
+def _messages(name: str, doc: Any, prefix: str = "") -> list[str]:
+    """Schema problems of ``doc`` as short messages (the most relevant cause of each)."""
+    check = schema.validator(name)
+    if check.is_valid(doc):
+        return []
+    out = []
+    for err in sorted(check.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        err = best_match([err]) or err
+        where = "/".join(str(p) for p in err.absolute_path)
+        where = f"{prefix}/{where}" if prefix and where else (prefix or where)
+        out.append(f"{where}: {err.message}" if where else err.message)
+    return out
+
+
+def _location(kind: str, rel: str) -> list[str]:
+    """Problems with where a per-node document sits (flat or correctly sharded)."""
+    parts = rel.split("/")
+    name = parts[-1][: -len(".json")]
+    why = unsafe_reason(name)
+    if why:
+        return [f"not a usable node file name: {why}"]
+    if len(parts) == 2:
+        return []
+    shards = parts[1:-1]
+    if len(shards) == SHARD_DEPTH and all(len(s) == 1 and s in _HEX for s in shards):
+        want = shard_parts(name)
+        if shards != want:
+            return [f"wrong shard folder: {name}.json belongs in {kind}/{'/'.join(want)}/"]
+        return []
+    return [f"unexpected location: expected {kind}/<name>.json or "
+            f"{kind}/h0/h1/h2/h3/h4/<name>.json"]
+
+
+@dataclass
+class Validator:
+    """Checks file contents by kind; remembers verdicts per (kind, content)."""
+
+    files: int = 0
+    _cache: dict[tuple[str, bytes], list[str]] = field(default_factory=dict)
+
+    def check(self, rel: str, data: bytes | None) -> list[str]:
+        kind = classify(rel)
+        if kind is None:
+            return []
+        self.files += 1
+        if data is None:
+            return ["cannot read the file"]
+        found = [] if kind == GRAPH else _location(kind, rel)
+        key = (kind, data)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._content(kind, data)
+            if kind != GRAPH:
+                self._cache[key] = cached
+        return found + cached
+
+    def _content(self, kind: str, data: bytes) -> list[str]:
+        try:
+            doc = json.loads(data)
+        except json.JSONDecodeError as exc:
+            return [f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
+        except UnicodeDecodeError as exc:
+            return [f"not UTF-8 text at byte {exc.start}"]
+        if kind == VERSIONS:
+            return _messages("versions", doc)
+        if kind == PR_INFO:
+            if not isinstance(doc, dict):
+                return ["version_pr_info document is not a JSON object"]
+            if "new_version" in doc:
+                return _messages("new_version", doc["new_version"], "new_version")
+            return []
+        return self._graph(doc)
+
+    def _graph(self, doc: Any) -> list[str]:
+        found = _messages("graph", doc)
+        if found or not isinstance(doc, dict):
+            return found
+        seen: set[str] = set()
+        for i, node in enumerate(doc["nodes"]):
+            if node["id"] in seen:
+                found.append(f"nodes/{i}/id: duplicate node id {node['id']!r}")
+            seen.add(node["id"])
+            if "new_version" in node:
+                found += _messages("new_version", node["new_version"], f"nodes/{i}/new_version")
+        return found
+
+
+def _walk(root: Path) -> Iterator[str]:
+    if (root / "graph.json").is_file():
+        yield "graph.json"
+    for folder in FOLDERS:
+        top = root / folder
+        if not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            base = Path(dirpath).relative_to(root).as_posix()
+            for fname in sorted(filenames):
+                if fname.endswith(".json") and not fname.startswith("."):
+                    yield f"{base}/{fname}"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _rel(path: Path, cwd: Path) -> str:
+    """``path`` relative to ``cwd`` when inside it, else from its data repo folder on."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        parts = absolute.parts
+        for i, part in enumerate(parts):
+            if part in FOLDERS:
+                return "/".join(parts[i:])
+        return parts[-1]
+
+
+def validate_items(items: Iterable[tuple[str, str, bytes | None]],
+                   out: TextIO) -> tuple[int, int]:
+    """Check ``(shown path, repo-relative path, content)`` items; print problems.
+
+    Returns ``(files checked, problems)``.
+    """
+    checker = Validator()
+    problems = 0
+    for shown, rel, data in items:
+        for message in checker.check(rel, data):
+            print(f"{shown}: {message}", file=out)
+            problems += 1
+    return checker.files, problems
+
+
+def validate(paths: list[Path], staged: bool, out: TextIO, err: TextIO,
+             cwd: Path | None = None) -> int:
+    """The command: returns the exit code (1 when any problem was found)."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if staged:
+        if len(paths) > 1:
+            raise VbotError("--staged takes at most one DIR (the data repo clone)")
+        top = gitrepo.repo_toplevel(paths[0] if paths else cwd)
+        rels = [p for p in gitrepo.staged_paths(top) if classify(p)]
+        blobs = gitrepo.read_blobs(top, [f":{p}" for p in rels])
+        items: Iterable[tuple[str, str, bytes | None]] = (
+            (p, p, blobs[f":{p}"]) for p in rels)
+        what = "staged files"
+    elif len(paths) <= 1 and (not paths or paths[0].is_dir()):
+        root = paths[0] if paths else cwd
+        if not (root / "graph.json").is_file():
+            raise VbotError(f"{root}: no graph.json (not a data repo folder)")
+        shown_base = "" if root.resolve() == cwd else f"{root.as_posix().rstrip('/')}/"
+        items = ((shown_base + rel, rel, _read(root / rel)) for rel in _walk(root))
+        what = "files"
+    else:
+        dirs = [p for p in paths if p.is_dir()]
+        if dirs:
+            raise VbotError(f"give one data repo folder or files, not both: {dirs[0]}")
+        items = ((p.as_posix(), _rel(p, cwd), _read(p)) for p in paths)
+        what = "files"
+    files, problems = validate_items(items, out)
+    verdict = "ok" if not problems else f"{problems} problem{'s' * (problems != 1)}"
+    print(f"vbot validate: {files} {what} checked, {verdict}", file=err)
+    return 1 if problems else 0
