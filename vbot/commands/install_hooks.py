@@ -25,8 +25,8 @@ def hook_text(python: str) -> str:
     text = (resource_dir("hooks") / "pre-commit").read_text("utf-8")
     if PYTHON_LINE not in text:  # pragma: no cover - guards the shipped file
         raise VbotError("the shipped pre-commit hook is damaged")
-    quoted = python.replace("'", "'\\''")
-    return text.replace(PYTHON_LINE, f"vbot_python=\"${{VBOT_PYTHON:-'{quoted}'}}\"")
+    quoted = "".join("\\" + c if c in '\\"$`}' else c for c in python)
+    return text.replace(PYTHON_LINE, f'vbot_python="${{VBOT_PYTHON:-{quoted}}}"')
 
 
 def _is_ours(path: Path) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError
 
 from vbot import gitrepo, schema
 from vbot.errors import VbotError
@@ -40,17 +40,50 @@ def classify(rel: str) -> str | None:
     return None
 
 
+def _causes(err: ValidationError) -> list[ValidationError]:
+    """The errors worth showing for ``err``: for oneOf/anyOf, those of the closest branch."""
+    if not err.context:
+        return [err]
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+    def distance(subs: list[ValidationError]) -> tuple[int, int]:
+        missing = sum(s.validator == "required" for s in subs if not s.relative_path)
+        wrong_type = sum(s.validator == "type" for s in subs if not s.relative_path)
+        return (missing + wrong_type, len(subs))
+
+    best = min(branches.values(), key=distance)
+    if distance(best)[0] and all(distance(b)[0] for b in branches.values()):
+        return [_no_branch(err)]  # no branch fits at all: say what was expected
+    return [cause for sub in best for cause in _causes(sub)]
+
+
+def _no_branch(err: ValidationError) -> ValidationError:
+    wanted = []
+    for sub in err.validator_value if isinstance(err.validator_value, list) else []:
+        if "required" in sub:
+            wanted.append(f"an object with {' and '.join(map(repr, sub['required']))}")
+        elif "const" in sub:
+            wanted.append(json.dumps(sub["const"]))
+        elif "type" in sub:
+            wanted.append(f"a {sub['type']}")
+    if wanted:
+        err.message = f"{err.instance!r} is not {' or '.join(wanted)}"
+    return err
+
+
 def _messages(name: str, doc: Any, prefix: str = "") -> list[str]:
     """Schema problems of ``doc`` as short messages (the most relevant cause of each)."""
     check = schema.validator(name)
     if check.is_valid(doc):
         return []
     out = []
-    for err in sorted(check.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-        err = best_match([err]) or err
-        where = "/".join(str(p) for p in err.absolute_path)
-        where = f"{prefix}/{where}" if prefix and where else (prefix or where)
-        out.append(f"{where}: {err.message}" if where else err.message)
+    for top in sorted(check.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        for err in _causes(top):
+            where = "/".join(str(p) for p in err.absolute_path)
+            where = f"{prefix}/{where}" if prefix and where else (prefix or where)
+            out.append(f"{where}: {err.message}" if where else err.message)
     return out
 
 
@@ -150,16 +183,16 @@ def _read(path: Path) -> bytes | None:
 
 
 def _rel(path: Path, cwd: Path) -> str:
-    """``path`` relative to ``cwd`` when inside it, else from its data repo folder on."""
+    """``path`` relative to its data repo: the nearest folder up with a graph.json."""
     absolute = path if path.is_absolute() else cwd / path
-    try:
-        return absolute.relative_to(cwd).as_posix()
-    except ValueError:
-        parts = absolute.parts
-        for i, part in enumerate(parts):
-            if part in FOLDERS:
-                return "/".join(parts[i:])
-        return parts[-1]
+    for parent in absolute.parents:
+        if (parent / "graph.json").is_file():
+            return absolute.relative_to(parent).as_posix()
+    parts = absolute.parts
+    for i, part in enumerate(parts):
+        if part in FOLDERS:
+            return "/".join(parts[i:])
+    return parts[-1]
 
 
 def validate_items(items: Iterable[tuple[str, str, bytes | None]],
