@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from vbot import jsonio
 from vbot.check import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
@@ -23,6 +24,7 @@ class RunReport:
     files: Counter = field(default_factory=Counter)  # written / unchanged / kept / skipped
     durations: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter, repr=False)
 
     def add(self, outcome: Outcome, file_result: str) -> None:
         self.outcomes[outcome.node] = outcome
@@ -36,6 +38,9 @@ class RunReport:
         finally:
             self.durations[name] = round(
                 self.durations.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
     def counts(self) -> dict[str, int]:
         by_status = Counter(o.status for o in self.outcomes.values())
@@ -72,7 +77,7 @@ class RunReport:
             "run_id": self.run_id,
             "counts": self.counts(),
             "by_source": self.by_source(),
-            "durations": dict(sorted(self.durations.items())),
+            "durations": {**dict(sorted(self.durations.items())), "total": self.elapsed()},
             "failures": self.failures(),
             **self.extra,
         }
@@ -93,6 +98,9 @@ class RunReport:
             for src, row in rows.items():
                 print("  " + src.ljust(width) + "".join(str(row.get(s, 0)).rjust(10)
                                                         for s in statuses), file=out)
+        if self.durations:
+            print(f"  took {self.elapsed():.1f}s (" + ", ".join(
+                f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
         for failure in self.failures()[:10]:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
         if len(self.failures()) > 10:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio, schema, versions
+from vbot.check import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
@@ -68,6 +69,12 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
     return True
 
 
+def _bad_outcome(name: str, text: str) -> Outcome:
+    """A failed node of a versions file: ``Upstream: <source>: <reason>``."""
+    source, _, reason = text.removeprefix("Upstream: ").partition(": ")
+    return Outcome(name, BAD, source=source if reason else None, reason=reason or text)
+
+
 def merge(opts: MergeOptions) -> MergeResult:
     report = RunReport("merge", new_run_id("merge"))
     listed: dict[str, list[str]] = defaultdict(list)
@@ -90,25 +97,34 @@ def merge(opts: MergeOptions) -> MergeResult:
                     doc: Any = jsonio.load(path, rel)
                 except VbotError as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
+                    report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
                     continue
                 found = schema.problems("versions", doc)
                 if found:
                     listed["invalid"].append(f"{rel} ({found[0]})")
+                    report.add(Outcome(name, INVALID, reason=f"{rel}: {found[0]}"), "skipped")
                     continue
                 if name not in known:
                     listed["unknown node"].append(rel)
+                    report.add(Outcome(name, INVALID, reason=f"{rel}: not a node of graph.json"),
+                               "skipped")
                     continue
                 if "bad" in doc:
                     listed["bad"].append(rel)
+                    report.add(_bad_outcome(name, doc["bad"]), "skipped")
                     continue
                 if doc["new_version"] is None:
                     listed["null"].append(rel)
+                    report.add(Outcome(name, NONE), "skipped")
                     continue
                 try:
                     did = _merge_one(repo, name, doc["new_version"])
                 except NodeDocError as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
+                    report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
                     continue
+                report.add(Outcome(name, FOUND, version=doc["new_version"]),
+                           "written" if did else "unchanged")
                 changed += did
                 unchanged += not did
                 inline_dirty |= did and repo.layout != CF
