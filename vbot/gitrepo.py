@@ -356,11 +356,18 @@ def read_blobs(repo_dir: Path | str, specs: list[str]) -> dict[str, bytes | None
     return result
 
 
-def staged_paths(repo_dir: Path | str) -> list[str]:
-    """Paths added, copied, modified or renamed in the index (what a commit would write)."""
-    out = _git(repo_dir, "diff", "--cached", "--name-only", "-z", "--no-renames",
-               "--diff-filter=ACMRT")
-    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+def staged_blobs(repo_dir: Path | str) -> dict[str, str]:
+    """``{path: blob sha}`` of the files added, copied, modified or renamed in the index
+    (what a commit would write), from one ``git diff --cached --raw`` call."""
+    out = _git(repo_dir, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
+               "--diff-filter=ACMRT").decode("utf-8", "surrogateescape")
+    fields = out.split("\0")
+    staged = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.lstrip(":").split()
+        if len(parts) >= 4 and path:
+            staged[path] = parts[3]
+    return staged
 
 
 def hooks_dir(repo_dir: Path | str) -> Path:
