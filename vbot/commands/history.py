@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import gitrepo, jsonio
-from vbot.datarepo import CF, DataRepo
+from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
 from vbot.names import sharded_relpath, unsafe_reason
 
@@ -35,10 +35,22 @@ class HistoryEntry:
     new: Any
 
 
-def node_paths(repo: DataRepo, node: str) -> dict[str, str]:
+def read_graph(top: Path) -> tuple[str, set[str]]:
+    """(layout, node ids) from graph.json: a plain parse, no graph checks (those are for
+    sweep and merge; on 25,000 nodes they take seconds)."""
+    graph = jsonio.load(top / "graph.json", "graph.json") if (top / "graph.json").is_file() \
+        else None
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+        raise VbotError(f"{top}: no usable graph.json (not a data repo clone?)")
+    nodes = [n for n in graph["nodes"] if isinstance(n, dict)]
+    lazy = any(isinstance(n.get("payload"), dict) and LAZY in n["payload"] for n in nodes)
+    return (CF if lazy else INLINE), {n["id"] for n in nodes if isinstance(n.get("id"), str)}
+
+
+def node_paths(layout: str, node: str) -> dict[str, str]:
     """``{path: kind}`` of every file that can hold the node's versions or merged value."""
     paths = {f"versions/{node}.json": VERSIONS}
-    if repo.layout == CF:
+    if layout == CF:
         paths[sharded_relpath("versions", node)] = VERSIONS
         paths[sharded_relpath("version_pr_info", node)] = MERGED
         paths[f"version_pr_info/{node}.json"] = MERGED
@@ -92,8 +104,8 @@ def history(repo_dir: Path, node: str) -> list[HistoryEntry]:
     if why:
         raise VbotError(f"{node!r}: {why}")
     top = gitrepo.repo_toplevel(repo_dir)
-    repo = DataRepo.open(top)
-    paths = node_paths(repo, node)
+    layout, ids = read_graph(top)
+    paths = node_paths(layout, node)
     log = gitrepo.log(top, sorted(paths))
     blobs = gitrepo.read_blobs(top, [b for e in log for c in e.changes
                                      for b in (c.old_blob, c.new_blob) if b])
@@ -111,7 +123,7 @@ def history(repo_dir: Path, node: str) -> list[HistoryEntry]:
                 date=commit.date, commit=commit.sha, run_id=commit.run_id,
                 subject=commit.subject, file=kind, path=change.path,
                 old=None if old is _ABSENT else old, new=None if new is _ABSENT else new))
-    if not entries and node not in set(repo.node_ids()):
+    if not entries and node not in ids:
         raise VbotError(f"{node}: not a node of graph.json and no history")
     return entries
 
