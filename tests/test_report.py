@@ -78,4 +78,10 @@ def test_sweep_and_merge_reports(tmp_path: Path, make_remote, fake, monkeypatch,
     assert merged["listed"]["bad"] and merged["listed"]["null"]
     out = capsys.readouterr().out
     assert out.startswith(f"merge {merged['run_id']}: 3 new_version updates, 0 unchanged")
+    lines = out.splitlines()
+    assert lines[1].split() == ["source", "bad", "found", "none"]
+    assert lines[2].split() == ["(none)", "0", "3", "2"]
+    assert lines[3].split() == ["github", "1", "0", "0"]
+    assert lines[4].split() == ["pypi", "1", "0", "0"]
+    assert lines[5].startswith("  took ")
     assert "not merged (bad): 2" in out

@@ -90,6 +90,14 @@ class RunReport:
         print(f"{self.command} {self.run_id}: " + ", ".join(
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
+        self.print_table(out)
+        for failure in self.failures()[:10]:
+            print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
+        if len(self.failures()) > 10:
+            print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+
+    def print_table(self, out: TextIO) -> None:
+        """Outcomes by source as a small table, then the time taken by phase."""
         rows = self.by_source()
         if rows:
             statuses = sorted({s for r in rows.values() for s in r})
@@ -101,10 +109,6 @@ class RunReport:
         if self.durations:
             print(f"  took {self.elapsed():.1f}s (" + ", ".join(
                 f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
-        for failure in self.failures()[:10]:
-            print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
-        if len(self.failures()) > 10:
-            print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
 
 
 def new_run_id(kind: str) -> str:
