@@ -150,8 +150,7 @@ def chart_svg(points: list[SweepPoint], width: int = 940, height: int = 260) -> 
     bar = max(1.0, slot * 0.38)
     parts = [f'<svg role="img" aria-label="sweep history" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">']
-    for i in range(5):
-        value = round(peak * i / 4)
+    for value in sorted({round(peak * i / 4) for i in range(5)}):
         y = top + plot_h - plot_h * value / peak
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#eee"/>')
@@ -245,6 +244,7 @@ def status(repo: str, html_out: Path, out: TextIO, workdir: Path | None = None) 
         data = collect(root)
         title = f"vbot status: {Path(repo).name if Path(repo).name not in ('', '.') else root.name}"
         jsonio.atomic_write_text(html_out.resolve(), render_html(data, title))
+        html_out.chmod(0o644)  # a page to publish, not a private temp file
     failed = sum(len(v) for v in data.failures.values())
     print(f"{data.nodes} nodes, {len(data.outdated)} outdated, {failed} failing "
           f"({', '.join(f'{k} {len(v)}' for k, v in data.failures.items()) or 'none'}), "
