@@ -17,13 +17,15 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from jsonschema.exceptions import ValidationError
-
-from vbot import gitrepo, schema
+from vbot import gitrepo
 from vbot.errors import VbotError
 from vbot.names import SHARD_DEPTH, shard_parts, unsafe_reason
+from vbot.paths import resource_dir
+
+if TYPE_CHECKING:  # jsonschema is imported only when a file fails the fast checks
+    from jsonschema.exceptions import ValidationError
 
 GRAPH = "graph"
 VERSIONS = "versions"
@@ -77,9 +79,14 @@ def _no_branch(err: ValidationError) -> ValidationError:
 
 
 @functools.cache
+def _schema_doc(name: str) -> Any:
+    return json.loads((resource_dir("schemas") / f"{name}.schema.json").read_text("utf-8"))
+
+
+@functools.cache
 def _string_rule(name: str, *path: str) -> tuple[re.Pattern[str], int, int]:
     """(pattern, minLength, maxLength) of a string subschema of ``schemas/<name>``."""
-    node: Any = schema.validator(name).schema
+    node: Any = _schema_doc(name)
     for key in path:
         node = node[int(key)] if isinstance(node, list) else node[key]
     return re.compile(node["pattern"]), node.get("minLength", 0), node["maxLength"]
@@ -128,6 +135,8 @@ def _messages(name: str, doc: Any, prefix: str = "") -> list[str]:
     """Schema problems of ``doc`` as short messages (the most relevant cause of each)."""
     if _fast_valid(name, doc):
         return []
+    from vbot import schema
+
     check = schema.validator(name)
     if check.is_valid(doc):
         return []
