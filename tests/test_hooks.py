@@ -173,3 +173,21 @@ def test_pre_commit_framework(tmp_path: Path) -> None:
     done = _commit(root, "fixed", env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Passed" in done.stdout + done.stderr
+
+
+def test_shipped_hook_without_vbot_refuses_clearly(tmp_path: Path) -> None:
+    """Copied by hand (no install-hooks) on a machine without vbot: a clear refusal."""
+    root = tmp_path / "data"
+    repo = _data_repo(root)
+    hook = Path(repo.git_dir) / "hooks" / "pre-commit"
+    shutil.copy(resource_dir("hooks") / "pre-commit", hook)
+    hook.chmod(0o755)
+    write_json(root / "versions" / "beta.json", GOOD)
+    repo.git.add("-A")
+    bare_path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                if not (Path(p) / "vbot").exists())
+    done = _commit(root, "no vbot", {"PATH": bare_path, "VBOT_PYTHON": ""})
+    assert done.returncode == 1
+    assert "vbot is not installed (set VBOT_PYTHON or put vbot on PATH)" in done.stderr
+    done = _commit(root, "with VBOT_PYTHON", {"PATH": bare_path, "VBOT_PYTHON": sys.executable})
+    assert done.returncode == 0, done.stderr
