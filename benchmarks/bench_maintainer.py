@@ -6,7 +6,9 @@ Builds a cf-layout repo with NODES versions files and version_pr_info files in a
 folder, commits it, then times:
 - ``vbot validate DIR`` over every file,
 - ``vbot validate --staged`` with every file staged (the hook's worst case),
-- ``vbot history NODE`` on a repo with COMMITS commits touching that node's files.
+- ``vbot history NODE`` on a repo with COMMITS commits touching that node's files,
+- ``vbot status``'s data collection (every node's version and new_version, every versions file,
+  the whole log).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vbot import jsonio  # noqa: E402
 from vbot.commands.history import history  # noqa: E402
+from vbot.commands.status import collect  # noqa: E402
 from vbot.commands.validate import validate  # noqa: E402
 from vbot.names import sharded_relpath  # noqa: E402
 
@@ -102,6 +105,9 @@ def main() -> None:
         timed(f"history pkg00001 ({args.commits} commits)",
               lambda: entries.extend(history(root, "pkg00001")))
         print(f"    {len(entries)} timeline entries")
+        found: list = []
+        timed("status (collect the page's figures)", lambda: found.append(collect(root)))
+        print(f"    {found[0].as_dict()}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ def test_status_page_figures(tmp_path: Path, make_remote, fake, monkeypatch, cap
     assert main(["status", str(s.bare), "--html", str(out), "--workdir",
                  str(tmp_path / "st")]) == 0
     summary = capsys.readouterr().out
+    assert not (tmp_path / "st").exists()  # a bare repo is read in place, not cloned
     assert summary.startswith("6 nodes, 4 outdated, 2 failing (pypi 2), 3 sweeps; wrote ")
     page = out.read_text()
 
@@ -70,6 +71,12 @@ def test_status_from_a_clone_after_revert(tmp_path: Path, make_remote, fake, mon
     assert sorted(data.outdated) == [("attrs", "23.1.0", "24.2.0"), ("black", "24.1.0", "25.1.0"),
                                      ("flaky", "1.0", "1.2"), ("requests", "2.31.0", "2.32.3")]
     assert [p.new for p in data.sweeps] == [5, 1, 3]
+    # a URL is cloned into the workdir first; the figures are the same
+    assert main(["status", s.url, "--html", str(tmp_path / "u.html"), "--workdir",
+                 str(tmp_path / "st")]) == 0
+    assert (tmp_path / "st" / ".git").is_dir()
+    assert capsys.readouterr().out.startswith(
+        "6 nodes, 4 outdated, 2 failing (pypi 2), 3 sweeps; wrote ")
     monkeypatch.chdir(clone)
     assert main(["status", "--html", "page.html"]) == 0
     assert "wrote page.html" in capsys.readouterr().out

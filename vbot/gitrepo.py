@@ -411,3 +411,26 @@ def revert_commits(ws: Workspace, shas: list[str], message: str) -> str | None:
     with contextlib.suppress(git.GitCommandError):
         g.revert("--quit")
     return ws.repo.head.commit.hexsha
+
+
+def tree_files(repo_dir: Path | str, rev: str = "HEAD") -> dict[str, str]:
+    """``{path: blob sha}`` of the regular files in ``rev``'s tree (one ``git ls-tree``).
+
+    Works in bare repos too; symlinks and submodules are left out.
+    """
+    out = _git(repo_dir, "ls-tree", "-r", "-z", "--full-tree", rev)
+    files = {}
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob" and parts[0] in ("100644", "100755"):
+            files[path] = parts[2]
+    return files
+
+
+def is_git_dir(path: Path | str) -> bool:
+    """True for a local clone or bare repository (something ``git log`` can read)."""
+    try:
+        return Path(path).is_dir() and bool(_git(path, "rev-parse", "--git-dir").strip())
+    except VbotError:
+        return False
