@@ -64,6 +64,7 @@ def test_status_from_a_clone_after_revert(tmp_path: Path, make_remote, fake, mon
                                           capsys) -> None:
     s = three_sweeps(tmp_path, make_remote, fake, monkeypatch, layout="inline")
     assert main(["revert", s.runs[4], s.url, "--workdir", str(tmp_path / "rw")]) == 0
+    capsys.readouterr()
     clone = s.clone(tmp_path / "clone")
     data = collect(clone)
     assert data.layout == "inline" and data.reverts == 1 and data.merges == 2
