@@ -85,10 +85,13 @@ def _add_maintainer_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
 
     p = sub.add_parser("revert", help="undo sweep/merge runs by run id with git revert",
+                       usage="vbot revert [-h] RUN_ID... [REPO] [--workdir DIR] [--no-push]",
                        description="Find the commits with these Vbot-Run ids, revert them "
                        "(newest first: a merge before its sweep) in one commit and push. REPO "
                        "defaults to the origin of the clone in the current directory.")
-    p.add_argument("args", nargs="+", metavar="RUN_ID [REPO]")
+    p.add_argument("args", nargs="+", metavar="RUN_ID... [REPO]",
+                   help="run ids as in the Vbot-Run: trailers (sweep-..., merge-...), then "
+                   "optionally the data repo URL or path")
     p.add_argument("--workdir", type=Path, help="where to keep the clone")
     p.add_argument("--no-push", dest="push", action="store_false",
                    help="commit locally but do not push")
