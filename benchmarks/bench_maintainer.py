@@ -108,6 +108,37 @@ def main() -> None:
         found: list = []
         timed("status (collect the page's figures)", lambda: found.append(collect(root)))
         print(f"    {found[0].as_dict()}")
+    bench_inline_history(max(10, args.nodes // 5), min(args.commits, 200))
+
+
+def bench_inline_history(nodes: int, commits: int) -> None:
+    """history in inline layout: every merge rewrites graph.json (a big blob per commit)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "inline"
+        root.mkdir()
+        graph = {"directed": True, "multigraph": False, "graph": {}, "links": [],
+                 "nodes": [{"id": f"pkg{i:05d}", "version": "1.0", "name": f"pkg{i:05d}",
+                            "meta_yaml": {"about": {"summary": "x" * 80}}}
+                           for i in range(nodes)]}
+        stream = []
+        for i in range(commits):
+            graph["nodes"][1]["new_version"] = f"1.{i}"
+            graph["nodes"][2 + i % (nodes - 2)]["new_version"] = f"2.{i}"
+            body = jsonio.dumps(graph).encode()
+            message = f"vbot merge: 2 updates\n\nVbot-Run: merge-20260101T000000Z-{i:06x}\n"
+            stream.append(b"commit refs/heads/main\n"
+                          + f"committer b <b@example.invalid> {1700000000 + i} +0000\n".encode()
+                          + f"data {len(message)}\n{message}".encode()
+                          + f"M 100644 inline graph.json\ndata {len(body)}\n".encode() + body
+                          + b"\n")
+        git(root, "init", "-q", "-b", "main")
+        git(root, "fast-import", "--quiet", stdin=b"".join(stream))
+        git(root, "reset", "-q", "--hard", "main")
+        size = (root / "graph.json").stat().st_size
+        entries: list = []
+        timed(f"history, inline ({nodes} nodes, {size >> 20} MB graph.json, {commits} commits)",
+              lambda: entries.extend(history(root, "pkg00001")))
+        print(f"    {len(entries)} timeline entries")
 
 
 if __name__ == "__main__":

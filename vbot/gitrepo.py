@@ -331,29 +331,58 @@ def log(repo_dir: Path | str, paths: list[str] | None = None, rev: str = "HEAD")
     return entries
 
 
-def read_blobs(repo_dir: Path | str, specs: list[str]) -> dict[str, bytes | None]:
-    """Contents of objects (``<blob sha>`` or ``<rev>:<path>`` or ``:<path>`` for the index)
-    in ONE ``git cat-file --batch`` call; None for missing ones."""
+def iter_blobs(repo_dir: Path | str, specs: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """``(spec, content)`` for objects (``<blob sha>``, ``<rev>:<path>``), in order, from ONE
+    ``git cat-file --batch`` process; None for missing ones. Streams: only one object is held
+    at a time, so many large blobs (graph.json versions) do not fill the memory."""
+    import subprocess
+    import threading
+
     wanted = list(dict.fromkeys(specs))
     if not wanted:
-        return {}
+        return
     if any("\n" in s for s in wanted):
         raise VbotError("object names must not contain newlines")
-    out = _git(repo_dir, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode(
-        "utf-8", "surrogateescape"))
-    result: dict[str, bytes | None] = {}
-    pos = 0
-    for spec in wanted:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3 or header[1] == b"missing":
-            result[spec] = None
-            continue
-        size = int(header[2])
-        result[spec] = out[pos:pos + size] if header[1] == b"blob" else None
-        pos += size + 1
-    return result
+    try:
+        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo_dir,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise VbotError(f"cannot run git: {exc}") from None
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def feed() -> None:
+        try:
+            for spec in wanted:
+                proc.stdin.write(f"{spec}\n".encode("utf-8", "surrogateescape"))
+            proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        for spec in wanted:
+            header = proc.stdout.readline().split()
+            if not header:
+                raise VbotError(f"git cat-file stopped early in {repo_dir}")
+            if len(header) != 3 or header[1] == b"missing":
+                yield spec, None
+                continue
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)
+            yield spec, data if header[1] == b"blob" else None
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+        writer.join()
+
+
+def read_blobs(repo_dir: Path | str, specs: list[str]) -> dict[str, bytes | None]:
+    """Contents of objects (``<blob sha>`` or ``<rev>:<path>``) in ONE ``git cat-file --batch``
+    call; None for missing ones."""
+    return dict(iter_blobs(repo_dir, specs))
 
 
 def staged_blobs(repo_dir: Path | str) -> dict[str, str]:

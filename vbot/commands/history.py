@@ -107,16 +107,23 @@ def history(repo_dir: Path, node: str) -> list[HistoryEntry]:
     layout, ids = read_graph(top)
     paths = node_paths(layout, node)
     log = gitrepo.log(top, sorted(paths))
-    blobs = gitrepo.read_blobs(top, [b for e in log for c in e.changes
-                                     for b in (c.old_blob, c.new_blob) if b])
+    users: dict[str, set[str]] = {}  # blob -> the paths it appeared at
+    for commit in log:
+        for change in commit.changes:
+            for blob in (change.old_blob, change.new_blob):
+                if blob and change.path in paths:
+                    users.setdefault(blob, set()).add(change.path)
+    # only the node's value is kept per blob (graph.json blobs can be large)
+    values = {(path, sha): _value(paths[path], path, data, node)
+              for sha, data in gitrepo.iter_blobs(top, list(users)) for path in users[sha]}
     entries = []
     for commit in log:
         for change in commit.changes:
             kind = paths.get(change.path)
             if kind is None:
                 continue
-            old = _value(kind, change.path, blobs.get(change.old_blob or ""), node)
-            new = _value(kind, change.path, blobs.get(change.new_blob or ""), node)
+            old = values.get((change.path, change.old_blob or ""), _ABSENT)
+            new = values.get((change.path, change.new_blob or ""), _ABSENT)
             if old == new:
                 continue
             entries.append(HistoryEntry(
