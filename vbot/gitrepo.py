@@ -13,6 +13,8 @@ import hashlib
 import os
 import random
 import re
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -247,8 +249,6 @@ def reverted_runs(message: str) -> list[str]:
 
 
 def _git(cwd: Path | str, *args: str, stdin: bytes | None = None) -> bytes:
-    import subprocess
-
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
                               check=False)
@@ -295,14 +295,6 @@ def repo_toplevel(path: Path | str) -> Path:
     return Path(out.decode().strip())
 
 
-def is_work_tree(path: Path | str) -> bool:
-    try:
-        return Path(path).is_dir() and _git(path, "rev-parse", "--is-inside-work-tree").strip() \
-            == b"true"
-    except VbotError:
-        return False
-
-
 def log(repo_dir: Path | str, paths: list[str] | None = None, rev: str = "HEAD") -> list[LogEntry]:
     """Commits reachable from ``rev``, newest first, in ONE ``git log`` call.
 
@@ -335,9 +327,6 @@ def iter_blobs(repo_dir: Path | str, specs: list[str]) -> Iterator[tuple[str, by
     """``(spec, content)`` for objects (``<blob sha>``, ``<rev>:<path>``), in order, from ONE
     ``git cat-file --batch`` process; None for missing ones. Streams: only one object is held
     at a time, so many large blobs (graph.json versions) do not fill the memory."""
-    import subprocess
-    import threading
-
     wanted = list(dict.fromkeys(specs))
     if not wanted:
         return
