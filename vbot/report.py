@@ -85,6 +85,10 @@ class RunReport:
         print(f"{self.command} {self.run_id}: " + ", ".join(
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
+        if "commit" in self.extra:
+            sha = self.extra.get("commit")
+            pushed = ", pushed" if self.extra.get("pushed") else ""
+            print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
         rows = self.by_source()
         if rows:
             statuses = sorted({s for r in rows.values() for s in r})
