@@ -49,7 +49,7 @@ class DataRepo:
         try:
             nx.node_link_graph(graph, edges=edges)
         except (nx.NetworkXError, KeyError, TypeError) as exc:
-            raise VbotError(f"graph.json: not node-link graph data: {exc}")
+            raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
         layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE
         return cls(root=root, graph=graph, layout=layout)
 

@@ -97,7 +97,8 @@ class Workspace:
         try:
             repo = git.Repo.clone_from(remote, path)
         except git.GitCommandError as exc:
-            raise VbotError(f"cannot clone {redact(remote, _secrets())}: {clean_error(exc)}") from None
+            shown = redact(remote, _secrets())
+            raise VbotError(f"cannot clone {shown}: {clean_error(exc)}") from None
         if not repo.head.is_valid():
             raise VbotError(f"{redact(remote, _secrets())}: the repository has no commits")
         ws = cls(path=path, repo=repo, branch=repo.active_branch.name)

@@ -17,7 +17,7 @@ Rendered = tuple[int, str, bytes]
 JSON = "application/json"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sample(name: str) -> dict[str, Any]:
     text = resources.files("vbot.fakeupstream").joinpath("samples", name).read_text("utf-8")
     return json.loads(text)

@@ -22,7 +22,9 @@ _REPO = re.compile(r"^/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(/|$)
 
 def repo_from_url(url: str) -> tuple[str, str] | None:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.hostname not in ("github.com", "www.github.com"):
+    if parts.scheme not in ("http", "https"):
+        return None
+    if parts.hostname not in ("github.com", "www.github.com"):
         return None
     match = _REPO.match(parts.path)
     if not match:
