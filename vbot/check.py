@@ -9,7 +9,7 @@ from typing import Any
 from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
-from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source
+from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical
 
 # outcome statuses
 FOUND = "found"  # a version was found
@@ -75,7 +75,8 @@ class Checker:
         wanted = node.controls.sources
         if wanted is None:
             return list(self.default_order)
-        return [n for n in wanted if n in self.sources]
+        chosen = dict.fromkeys(canonical(n) for n in wanted)  # conda-forge names, in order
+        return [n for n in chosen if n in self.sources]
 
     def check(self, node: NodeInfo) -> Outcome:
         errors: list[tuple[str, UpstreamError]] = []

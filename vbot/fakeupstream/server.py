@@ -6,6 +6,8 @@ Routes (one server, one port; each service under its own prefix):
 - ``/github/repos/<o>/<r>/releases/latest|tags`` GitHub REST           (VBOT_GITHUB_API_URL)
 - ``/npm/<name>``                               npm registry           (VBOT_NPM_URL)
 - ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
+- ``/cran``, ``/crates``, ``/gitlab``, ``/ros``, ``/git``, GitHub releases and paged tags:
+  see ``routes.py`` (world keys ``cran``, ``crates``, ``gitlab``, ``ros``, ``git``)
 
 World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vbot.fakeupstream import responses
+from vbot.fakeupstream import responses, routes
 
 Rendered = responses.Rendered
 NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
@@ -74,7 +76,8 @@ def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
-ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files}
+ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files,
+                            **routes.ROUTES}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,13 +106,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._fault(fault):
             return
         rendered = fake.render(split.path, split.query)
-        status, ctype, body = rendered
+        status, ctype, body = rendered[:3]
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if status == 200 and self.headers.get("If-None-Match") == etag:
             fake.count_304()
             self._send(304, ctype, b"", {"ETag": etag}, head=True)
             return
         extra = {"ETag": etag} if status == 200 else {}
+        extra.update(rendered[3] if len(rendered) > 3 else {})  # e.g. a Link header
         if path.startswith("/github/"):
             extra.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
                           "X-RateLimit-Reset": str(int(time.time()) + 3600)})
@@ -254,6 +258,8 @@ class FakeUpstream:
         }
         if rewrite:
             env["VBOT_HTTP_REWRITE"] = rewrite
+        if routes.git_rewrite(self.world, base):
+            env["VBOT_GIT_REWRITE"] = routes.git_rewrite(self.world, base)
         return env
 
     def start(self) -> FakeUpstream:

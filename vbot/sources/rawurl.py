@@ -1,0 +1,123 @@
+"""Plain download URLs (GNU, SourceForge, personal sites): probe for the next version.
+
+Candidates come from bumping the current version from the right, as conda-forge's bot does
+(``8.1.5`` -> ``8.1.6``, ``8.2.0``, ``9.0.0``; also ``8.2``, ``9.0`` when trailing zeros may be
+dropped). Each is substituted into the recipe URL in the spelling the URL uses (``8.1.5``,
+``8_1_5``, ``8-1-5``, ``815``; a ``/8.1/`` folder follows along) and tested with ``HEAD``
+(ranged ``GET`` when ``HEAD`` is refused). From a version found, the search goes on, for at most
+``[sources.rawurl] hops`` hops (default 4). URLs another source understands are left to it.
+The requests carry no credentials: no source's API base covers these URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from vbot import versions
+from vbot.nodeinfo import NodeInfo
+from vbot.sources import cran, crates, gitlab, npm, pypi
+from vbot.sources.base import Source
+from vbot.sources.github import repo_from_url
+
+EXISTS = (200, 206)
+MISSING = (404, 410)
+REFUSED = (400, 401, 403, 405, 406, 409, 416, 501)
+_SEGMENT = re.compile(r"[0-9]+|[^0-9]+")
+
+
+def claimed(url: str, version: str | None) -> bool:
+    """True when an API source understands ``url`` (it answers for it, not a probe)."""
+    return bool(pypi.package_from_url(url, version) or repo_from_url(url)
+                or npm.package_from_url(url) or cran.package_from_url(url)
+                or crates.crate_from_url(url) or gitlab.project_from_url(url))
+
+
+def bump(version: str) -> Iterator[str]:
+    """Next-version candidates, rightmost number first: ``8.1.5`` -> ``8.1.6``, ``8.2.0``,
+    ``8.2``, ``9.0.0``, ``9.0``. Non-numeric parts stay as they are."""
+    parts = _SEGMENT.findall(version)
+    seen = {version}
+    for i in reversed(range(len(parts))):
+        if not parts[i].isdigit():
+            continue
+        tail = ["0" if p.isdigit() else p for p in parts[i + 1 :]]
+        full = "".join([*parts[:i], str(int(parts[i]) + 1), *tail])
+        trimmed = full
+        while trimmed.endswith(".0") and trimmed.count(".") > 1 and len(tail) > 0:
+            trimmed = trimmed[:-2]
+        for cand in (full, trimmed):
+            if cand not in seen:
+                seen.add(cand)
+                yield cand
+
+
+def spelling_in(path: str, version: str) -> tuple[str, str] | None:
+    """(how the URL spells ``version``, the separator used: ``.``, ``_``, ``-`` or '')."""
+    if "." not in version:
+        return (version, ".") if re.search(rf"(?<![0-9]){re.escape(version)}(?![0-9])", path) \
+            else None
+    for sep in (".", "_", "-", ""):
+        if sep == "" and version.count(".") < 2:
+            continue
+        spelled = version.replace(".", sep)
+        if re.search(rf"(?<![0-9]){re.escape(spelled)}(?![0-9])", path):
+            return spelled, sep
+    return None
+
+
+def substitute(url: str, current: str, candidate: str) -> str | None:
+    """``url`` with ``current`` replaced by ``candidate`` (path only), or None."""
+    parts = urlsplit(url)
+    found = spelling_in(parts.path, current)
+    if not found:
+        return None
+    spelled, sep = found
+    new = candidate.replace(".", sep)
+    path = re.sub(rf"(?<![0-9]){re.escape(spelled)}(?![0-9])", new, parts.path)
+    # a major.minor folder follows the version: /glib/2.78/glib-2.78.1.tar.xz
+    cur_mm, new_mm = current.split(".")[:2], candidate.split(".")[:2]
+    if len(cur_mm) == 2 and len(new_mm) == 2 and current.count(".") >= 2:
+        path = path.replace(f"/{'.'.join(cur_mm)}/", f"/{'.'.join(new_mm)}/")
+    return urlunsplit(parts._replace(path=path))
+
+
+class RawUrl(Source[tuple[str, str]]):
+    name = "rawurl"
+    url_env = ()
+    default_url = None
+
+    def match(self, node: NodeInfo) -> tuple[str, str] | None:
+        current = node.version
+        if not current or versions.parse(current) is None:
+            return None
+        for url in node.urls:
+            if urlsplit(url).scheme not in ("http", "https") or claimed(url, current):
+                continue
+            if spelling_in(urlsplit(url).path, current):
+                return url, current
+        return None
+
+    def exists(self, url: str) -> bool:
+        resp = self.ctx.http.request("HEAD", url, ok=EXISTS + MISSING + REFUSED)
+        if resp.status in REFUSED:
+            resp = self.ctx.http.request("GET", url, {"Range": "bytes=0-0"},
+                                         ok=EXISTS + MISSING + REFUSED)
+        return resp.status in EXISTS
+
+    def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
+        url, current = target
+        hops = int(self.ctx.config.source_option(self.name, "hops", 4))
+        found: list[str] = []
+        base = current
+        for _ in range(max(1, hops)):
+            for candidate in bump(base):
+                new_url = substitute(url, current, candidate)
+                if new_url and self.exists(new_url):
+                    found.append(candidate)
+                    base = candidate
+                    break
+            else:
+                break
+        return found
