@@ -37,7 +37,7 @@ def registry_path(name: str) -> str:
     """``@scope/name`` -> ``@scope%2fname``; plain names are quoted as they are."""
     if name.startswith("@") and "/" in name:
         scope, _, rest = name.partition("/")
-        return f"{quote(scope)}%2f{quote(rest, safe='')}"
+        return f"{quote(scope, safe='@')}%2f{quote(rest, safe='')}"
     return quote(name, safe="")
 
 
