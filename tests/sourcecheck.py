@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from types import MappingProxyType
 from typing import Any
-
-import pytest
 
 from tests.conftest import node_attrs
 from vbot.check import Checker, Outcome
@@ -16,9 +15,14 @@ from vbot.nodeinfo import node_info
 from vbot.sources import Context
 
 
-def checker_for(fake: FakeUpstream, world: dict[str, Any], **env: str) -> Checker:
+def checker_for(fake: FakeUpstream, world: dict[str, Any],
+                options: dict[str, dict[str, Any]] | None = None, **env: str) -> Checker:
+    """A checker whose sources point at ``fake`` serving ``world``; ``options`` are
+    ``[sources.<name>]`` tables as in vbot.toml."""
     fake.set_world(world)
     config = load_config(None, None, env={**fake.env(), **env})
+    if options:
+        config = dataclasses.replace(config, sources=MappingProxyType(options))
     return Checker(Context(config=config, http=make_http(config, 4)))
 
 
@@ -37,9 +41,3 @@ def git_node(name: str, git_url: str, version: str, **extra: Any) -> dict[str, A
             "meta_yaml": {"package": {"name": name, "version": version},
                           "source": {"git_url": git_url, "git_rev": f"v{version}"}}, **extra}
 
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    """One fake upstream per test module (tests set their own world): fast teardown."""
-    with FakeUpstream({}) as server:
-        yield server

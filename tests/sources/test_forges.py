@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sourcecheck import check, controls, upstream  # noqa: F401
+from tests.sourcecheck import check, controls
 
 GH = "https://github.com"
 

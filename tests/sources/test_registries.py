@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sourcecheck import check, checker_for, controls, upstream  # noqa: F401
-from vbot.nodeinfo import node_info
 from tests.conftest import node_attrs
+from tests.sourcecheck import check, checker_for, controls
+from vbot.nodeinfo import node_info
 from vbot.sources.crates import index_path
 
 NPM = "https://registry.npm.example"
