@@ -116,6 +116,9 @@ RAW_CASES = [  # id, url, current, files that exist, expected
      ["https://example.org/dl/foo124.zip"], "1.2.4"),
     ("folder-follows", "https://download.gnome.example/sources/glib/2.78/glib-2.78.1.tar.xz",
      "2.78.1", ["https://download.gnome.example/sources/glib/2.79/glib-2.79.0.tar.xz"], "2.79.0"),
+    ("dots-and-underscores", "https://archives.boost.example/release/1.86.0/source/boost_1_86_0.tar.bz2",
+     "1.86.0", ["https://archives.boost.example/release/1.87.0/source/boost_1_87_0.tar.bz2"],
+     "1.87.0"),
     ("version-twice", "https://sf.example/projects/x/files/1.0.0/x-1.0.0.tgz", "1.0.0",
      ["https://sf.example/projects/x/files/1.0.1/x-1.0.1.tgz"], "1.0.1"),
 ]
@@ -142,6 +145,15 @@ def test_rawurl_nothing_newer_is_none_and_head_refused_falls_back(upstream) -> N
     probes = [h for h in upstream.headers_seen[before:] if h["path"].endswith("foo-1.1.tar.gz")]
     assert [h.get("Range") for h in probes] == [None, "bytes=0-0"]
     assert not any("Authorization" in h for h in upstream.headers_seen[before:])
+
+
+@pytest.mark.parametrize("url", ["https://cpan.metacpan.org/authors/id/I/IS/X/JSON-4.10.tar.gz",
+                                 "https://rubygems.org/downloads/asciidoctor-4.10.gem",
+                                 "https://vault.centos.org/7/os/x86_64/Packages/x-4.10.rpm"])
+def test_rawurl_does_not_probe_registries_without_a_source(upstream, url: str) -> None:
+    before = upstream.total_requests
+    out = check(upstream, {"file_hosts": [url.split("/")[2]]}, "p", url, "4.10")
+    assert out.status == "nosource" and upstream.total_requests == before
 
 
 def test_rawurl_leaves_api_urls_to_their_sources(upstream) -> None:

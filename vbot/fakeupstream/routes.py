@@ -1,19 +1,20 @@
 """Routes and bodies of the fake upstream beyond the skeleton's PyPI/GitHub/npm/files.
 
-World keys (next to ``pypi``, ``github``, ``npm``, ``files``):
+World keys (next to ``pypi``, ``github``, ``npm``, ``files``); where two shapes are given,
+both are accepted:
 
 - ``github``: ``{"o/r": {"releases": [{"tag_name", "prerelease", "draft"}], "tags": [...]}}``;
   ``GET /github/repos/o/r/releases`` lists releases, ``…/tags`` pages with a ``Link`` header.
 - ``cran``: ``{"Lahman": "14.0-0"}`` (or a list of versions): ``/cran/src/contrib/PACKAGES``.
-- ``crates``: ``{"serde": {"versions": [...oldest published first], "yanked": [...]}}``:
-  ``/crates/<tier>/<name>`` (sparse index lines).
-- ``gitlab``: ``{"group/project": {"releases": [{"tag_name", "upcoming_release"}],
+- ``crates``: ``{"serde": [{"vers", "yanked"}, …]}`` or ``{"serde": {"versions": [...],
+  "yanked": [...]}}``, oldest published first: ``/crates/<tier>/<name>`` (sparse index lines).
+- ``gitlab``: ``{"group/project": {"releases": ["v1.0" | {"tag_name", "upcoming_release"}],
   "tags": [...]}}``: ``/gitlab/api/v4/projects/<enc>/releases`` and ``…/repository/tags``.
-- ``ros``: ``{"humble": {"<repo>": {"version": "1.2.3-1", "packages": [...]}}}``:
+- ``ros``: ``{"humble": {"<repo>": "1.2.3-1" | {"version": "1.2.3-1", "packages": [...]}}}``:
   ``/ros/<distro>/distribution.yaml``.
-- ``git``: ``{"<host>/<path>": {"tags": [...]}}``: a real bare repo (built on first use),
-  served by dumb HTTP under ``/git/<host>/<path>`` (``FakeUpstream.env()`` sets
-  ``VBOT_GIT_REWRITE`` so that ``https://<host>/`` goes there).
+- ``git``: ``{"https://<host>/<path>": [tags]}`` or ``{"<host>/<path>": {"tags": [...]}}``: a
+  real bare repo (built on first use), served by dumb HTTP under ``/git/<host>/<path>``
+  (``FakeUpstream.env()`` sets ``VBOT_GIT_REWRITE`` so that ``https://<host>/`` goes there).
 """
 
 from __future__ import annotations
@@ -89,10 +90,12 @@ def crates(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     name = path.rsplit("/", 1)[-1]
     for crate, entry in world.get("crates", {}).items():
         if crate.lower() == name and index_path(crate) == path:
-            yanked = set(entry.get("yanked", []))
-            lines = [json.dumps({"name": crate, "vers": v, "deps": [], "cksum": "0" * 64,
-                                 "features": {}, "yanked": v in yanked, "v": 2},
-                                separators=(",", ":")) for v in entry.get("versions", [])]
+            if isinstance(entry, dict):
+                yanked = set(entry.get("yanked", []))
+                entry = [{"vers": v, "yanked": v in yanked} for v in entry.get("versions", [])]
+            lines = [json.dumps({"name": crate, "vers": e["vers"], "deps": [], "cksum": "0" * 64,
+                                 "features": {}, "yanked": bool(e.get("yanked")), "v": 2},
+                                separators=(",", ":")) for e in entry]
             return 200, "text/plain", ("\n".join(lines) + "\n").encode()
     return None
 
@@ -109,9 +112,11 @@ def gitlab(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
             if entry is None:
                 return 404, JSON, b'{"message":"404 Project Not Found"}'
             if key == "releases":
+                rels = [{"tag_name": r} if isinstance(r, str) else r
+                        for r in entry.get("releases", [])]
                 return _json([{"tag_name": r["tag_name"], "name": r.get("name", r["tag_name"]),
                                "upcoming_release": bool(r.get("upcoming_release"))}
-                              for r in entry.get("releases", [])])
+                              for r in rels])
             return _json([{"name": t, "message": "", "target": "0" * 40,
                            "commit": {"id": "0" * 40}} for t in entry.get("tags", [])])
     return None
@@ -125,6 +130,7 @@ def ros(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Render
         return None
     repos = {}
     for repo, entry in sorted(table.items()):
+        entry = {"version": entry} if isinstance(entry, str) else entry
         tag_tmpl = "release/" + distro + "/{package}/{version}"
         release: dict[str, Any] = {"tags": {"release": tag_tmpl},
                                    "url": f"https://github.com/ros2-gbp/{repo}-release.git",
@@ -140,14 +146,23 @@ def ros(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Render
 
 
 # -- git (dumb HTTP) ---------------------------------------------------------------------------
+def _git_repos(world: dict[str, Any]) -> dict[str, list[str]]:
+    """``<host>/<path>`` -> tags, from either world shape."""
+    out = {}
+    for key, entry in world.get("git", {}).items():
+        tags = entry if isinstance(entry, list) else entry.get("tags", [])
+        out[key.split("://", 1)[-1].rstrip("/")] = list(tags)
+    return out
+
+
 def git(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
-    repos = world.get("git", {})
+    repos = _git_repos(world)
     key = next((k for k in sorted(repos, key=len, reverse=True)
-                if path.startswith(k.rstrip("/") + "/")), None)
+                if path.startswith(k + "/")), None)
     if key is None:
         return None
-    rel = path[len(key.rstrip("/")) + 1 :]
-    bare = _bare_repo(world, key, list(repos[key].get("tags", [])))
+    rel = path[len(key) + 1 :]
+    bare = _bare_repo(world, key, repos[key])
     target = (bare / rel).resolve()
     if not target.is_relative_to(bare) or not target.is_file():
         return None
@@ -170,7 +185,7 @@ def _bare_repo(world: dict[str, Any], key: str, tags: list[str]) -> Path:
 
 def git_rewrite(world: dict[str, Any], base: str) -> str:
     """``VBOT_GIT_REWRITE`` pointing every host of ``world["git"]`` at ``/git/<host>/``."""
-    hosts = sorted({k.split("/", 1)[0] for k in world.get("git", {})})
+    hosts = sorted({k.split("/", 1)[0] for k in _git_repos(world)})
     return ",".join(f"https://{h}/={base}/git/{h}/,http://{h}/={base}/git/{h}/"
                     f",git://{h}/={base}/git/{h}/" for h in hosts)
 

@@ -5,7 +5,9 @@ Candidates come from bumping the current version from the right, as conda-forge'
 dropped). Each is substituted into the recipe URL in the spelling the URL uses (``8.1.5``,
 ``8_1_5``, ``8-1-5``, ``815``; a ``/8.1/`` folder follows along) and tested with ``HEAD``
 (ranged ``GET`` when ``HEAD`` is refused). From a version found, the search goes on, for at most
-``[sources.rawurl] hops`` hops (default 4). URLs another source understands are left to it.
+``[sources.rawurl] hops`` hops (default 4). URLs another source understands are left to it;
+registries vbot has no source for (CPAN, RubyGems, RPM repos; ``[sources.rawurl] skip_hosts``
+adds more) are not probed: their nodes count as "no source".
 The requests carry no credentials: no source's API base covers these URLs.
 """
 
@@ -25,6 +27,10 @@ EXISTS = (200, 206)
 MISSING = (404, 410)
 REFUSED = (400, 401, 403, 405, 406, 409, 416, 501)
 _SEGMENT = re.compile(r"[0-9]+|[^0-9]+")
+SKIP_HOSTS = ("cpan.org", "metacpan.org", "rubygems.org", "centos.org", "fedoraproject.org",
+              "rpmfind.net", "hackage.haskell.org", "pkg.go.dev", "proxy.golang.org",
+              "anaconda.org", "conda.anaconda.org", "repo.maven.apache.org")
+SKIP_EXTENSIONS = (".rpm", ".deb", ".gem", ".conda", ".whl", ".jar", ".nupkg")
 
 
 def claimed(url: str, version: str | None) -> bool:
@@ -53,29 +59,34 @@ def bump(version: str) -> Iterator[str]:
                 yield cand
 
 
+def _spelled(version: str) -> list[tuple[str, str]]:
+    """(spelling, separator) pairs: ``1.2.3``, ``1_2_3``, ``1-2-3``, ``123`` (3+ numbers)."""
+    if "." not in version:
+        return [(version, ".")]
+    seps = [".", "_", "-"] + ([""] if version.count(".") >= 2 else [])
+    return [(version.replace(".", sep), sep) for sep in seps]
+
+
+def _pattern(spelled: str) -> str:
+    return rf"(?<![0-9]){re.escape(spelled)}(?![0-9])"
+
+
 def spelling_in(path: str, version: str) -> tuple[str, str] | None:
     """(how the URL spells ``version``, the separator used: ``.``, ``_``, ``-`` or '')."""
-    if "." not in version:
-        return (version, ".") if re.search(rf"(?<![0-9]){re.escape(version)}(?![0-9])", path) \
-            else None
-    for sep in (".", "_", "-", ""):
-        if sep == "" and version.count(".") < 2:
-            continue
-        spelled = version.replace(".", sep)
-        if re.search(rf"(?<![0-9]){re.escape(spelled)}(?![0-9])", path):
+    for spelled, sep in _spelled(version):
+        if re.search(_pattern(spelled), path):
             return spelled, sep
     return None
 
 
 def substitute(url: str, current: str, candidate: str) -> str | None:
-    """``url`` with ``current`` replaced by ``candidate`` (path only), or None."""
+    """``url`` with every spelling of ``current`` replaced by ``candidate`` (path only)."""
     parts = urlsplit(url)
-    found = spelling_in(parts.path, current)
-    if not found:
+    path = parts.path
+    if not spelling_in(path, current):
         return None
-    spelled, sep = found
-    new = candidate.replace(".", sep)
-    path = re.sub(rf"(?<![0-9]){re.escape(spelled)}(?![0-9])", new, parts.path)
+    for spelled, sep in _spelled(current):
+        path = re.sub(_pattern(spelled), candidate.replace(".", sep), path)
     # a major.minor folder follows the version: /glib/2.78/glib-2.78.1.tar.xz
     cur_mm, new_mm = current.split(".")[:2], candidate.split(".")[:2]
     if len(cur_mm) == 2 and len(new_mm) == 2 and current.count(".") >= 2:
@@ -83,17 +94,33 @@ def substitute(url: str, current: str, candidate: str) -> str | None:
     return urlunsplit(parts._replace(path=path))
 
 
+def not_probed(url: str, skip_hosts: tuple[str, ...]) -> bool:
+    """Registries with an API vbot does not speak (CPAN, RubyGems, RPM repos …): a guessed
+    file name there says nothing, so such nodes are "no source" rather than probed."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if any(host == h or host.endswith("." + h) for h in skip_hosts):
+        return True
+    return parts.path.lower().endswith(SKIP_EXTENSIONS)
+
+
 class RawUrl(Source[tuple[str, str]]):
     name = "rawurl"
     url_env = ()
     default_url = None
 
+    def skip_hosts(self) -> tuple[str, ...]:
+        extra = self.ctx.config.source_option(self.name, "skip_hosts", [])
+        return SKIP_HOSTS + tuple(str(h).lower() for h in extra if isinstance(h, str))
+
     def match(self, node: NodeInfo) -> tuple[str, str] | None:
         current = node.version
         if not current or versions.parse(current) is None:
             return None
+        skip = self.skip_hosts()
         for url in node.urls:
-            if urlsplit(url).scheme not in ("http", "https") or claimed(url, current):
+            if urlsplit(url).scheme not in ("http", "https") or claimed(url, current) \
+                    or not_probed(url, skip):
                 continue
             if spelling_in(urlsplit(url).path, current):
                 return url, current
