@@ -111,3 +111,9 @@ def test_crates_unknown_crate_is_bad(upstream) -> None:
     out = check(upstream, {"crates": {}}, "nope", "https://crates.io/api/v1/crates/nope/1.0/download",
                 "1.0")
     assert out.status == "bad" and "404" in out.reason
+
+
+def test_npm_file_name_may_differ_from_the_package(upstream) -> None:
+    world = {"npm": {"foo": {"versions": ["1.0.0", "1.1.0"], "latest": "1.1.0"}}}
+    out = check(upstream, world, "foo", f"{NPM}/foo/-/foo-bin-1.0.0.tgz", "1.0.0")
+    assert (out.source, out.version) == ("npm", "1.1.0")

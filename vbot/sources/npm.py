@@ -1,4 +1,4 @@
-"""npm: recipe URLs shaped ``/<name>/-/<name>-<ver>.tgz`` or ``/@scope/<name>/-/<name>-<ver>.tgz``.
+"""npm: recipe URLs shaped ``/<name>/-/<file>-<ver>.tgz`` or ``/@scope/<name>/-/<file>-<ver>.tgz``.
 
 ``GET {url}/<name>`` (a scoped name is sent as ``@scope%2fname``); the answer's
 ``dist-tags.latest`` unless it is a pre-release, else the highest stable entry of ``versions``.
@@ -17,7 +17,7 @@ from vbot.sources.base import Source
 
 _TARBALL = re.compile(
     r"^/(?:(?P<scope>@[A-Za-z0-9._~-]+)/)?(?P<name>[A-Za-z0-9._~-]+)/-/"
-    r"(?P=name)-(?P<ver>[0-9][^/]*)\.tgz$"
+    r"[^/]*?-(?P<ver>[0-9][^/]*)\.tgz$"
 )
 
 
