@@ -107,3 +107,9 @@ def test_gitlab_self_hosted_project_is_asked_at_its_host(upstream) -> None:
 def test_gitlab_unknown_project_is_bad(upstream) -> None:
     out = check(upstream, {"gitlab": {}}, "p", f"{GL}/a/b/-/archive/1.0/b-1.0.tar.gz", "1.0")
     assert out.status == "bad" and "not found" in out.reason
+
+
+def test_github_codeload_url(upstream) -> None:
+    out = check(upstream, {"github": {"o/c": gh(["v1.1", "v1.0"])}}, "c",
+                "https://codeload.github.com/o/c/tar.gz/refs/tags/v1.0", "1.0")
+    assert (out.source, out.version) == ("github", "1.1")

@@ -161,3 +161,12 @@ def test_rawurl_leaves_api_urls_to_their_sources(upstream) -> None:
                 "1.0", **{"conda-forge.yml": {"bot": {"version_updates": {"sources":
                                                                           ["rawurl"]}}}})
     assert out.status == "nosource"
+
+
+def test_rawurl_never_probes_a_credentialed_api_url(upstream) -> None:
+    world = {"file_hosts": ["api.github.com"]}
+    url = "https://api.github.com/repos/o/r/tarball/1.0"
+    before = upstream.total_requests
+    out = check(upstream, world, "p", url, "1.0",
+                env={"GITHUB_TOKEN": "ghp_" + "y" * 36, "VBOT_GITHUB_API_URL": ""})
+    assert out.status == "nosource" and upstream.total_requests == before

@@ -31,7 +31,7 @@ def repo_from_url(url: str) -> tuple[str, str] | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return None
-    if parts.hostname not in ("github.com", "www.github.com"):
+    if parts.hostname not in ("github.com", "www.github.com", "codeload.github.com"):
         return None
     match = _REPO.match(parts.path)
     if not match:

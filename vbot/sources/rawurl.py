@@ -8,7 +8,8 @@ dropped). Each is substituted into the recipe URL in the spelling the URL uses (
 ``[sources.rawurl] hops`` hops (default 4). URLs another source understands are left to it;
 registries vbot has no source for (CPAN, RubyGems, RPM repos; ``[sources.rawurl] skip_hosts``
 adds more) are not probed: their nodes count as "no source".
-The requests carry no credentials: no source's API base covers these URLs.
+The requests carry no credentials: URLs under a base URL that some source sends credentials to
+(e.g. the GitHub API with ``GITHUB_TOKEN``) are not probed.
 """
 
 from __future__ import annotations
@@ -113,14 +114,22 @@ class RawUrl(Source[tuple[str, str]]):
         extra = self.ctx.config.source_option(self.name, "skip_hosts", [])
         return SKIP_HOSTS + tuple(str(h).lower() for h in extra if isinstance(h, str))
 
+    def credentialed(self) -> tuple[str, ...]:
+        """Base URLs some source sends credentials to: never probed from here."""
+        from vbot.sources import REGISTRY
+
+        return tuple(base.rstrip("/") + "/" for cls in REGISTRY.values()
+                     for base in cls.credentials(self.ctx.config))
+
     def match(self, node: NodeInfo) -> tuple[str, str] | None:
         current = node.version
         if not current or versions.parse(current) is None:
             return None
         skip = self.skip_hosts()
+        secret = self.credentialed()
         for url in node.urls:
             if urlsplit(url).scheme not in ("http", "https") or claimed(url, current) \
-                    or not_probed(url, skip):
+                    or not_probed(url, skip) or url.startswith(secret):
                 continue
             if spelling_in(urlsplit(url).path, current):
                 return url, current

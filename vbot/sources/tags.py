@@ -16,7 +16,11 @@ _SEPARATED_DIGITS = re.compile(r"[0-9]+(?:[_-][0-9]+)+")
 
 def tag_in_url(url: str) -> str | None:
     """The git tag a forge archive/release URL names (GitHub and GitLab shapes)."""
-    path = unquote(urlsplit(url).path)
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if parts.hostname == "codeload.github.com":  # /<o>/<r>/tar.gz/[refs/tags/]<tag>
+        rest = path.split("/", 4)[4] if path.count("/") >= 4 else ""
+        return rest.removeprefix("refs/tags/") or None
     if "/releases/download/" in path:
         return path.split("/releases/download/", 1)[1].rsplit("/", 1)[0] or None
     if "/archive/" in path:
