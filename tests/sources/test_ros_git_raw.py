@@ -6,11 +6,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.sourcecheck import check, checker_for, git_node
+from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.gitrepo import ls_remote_tags, make_tag_repo, remote_url_allowed
 from vbot.nodeinfo import node_info
+from vbot.sources.rawurl import bump, substitute
 
 ROS_WORLD = {"ros": {"humble": {
     "rclcpp": {"version": "16.0.11-1", "packages": ["rclcpp", "rclcpp_action"]},
@@ -170,3 +174,26 @@ def test_rawurl_never_probes_a_credentialed_api_url(upstream) -> None:
     out = check(upstream, world, "p", url, "1.0",
                 env={"GITHUB_TOKEN": "ghp_" + "y" * 36, "VBOT_GITHUB_API_URL": ""})
     assert out.status == "nosource" and upstream.total_requests == before
+
+
+def test_rawurl_html_page_for_an_archive_is_not_the_file(upstream) -> None:
+    url = "https://downloads.sf.example/project/x/x-1.0.tar.gz"
+    world = {"files": ["https://downloads.sf.example/project/x/x-1.1.tar.gz"],
+             "faults": [{"path": "/files/downloads.sf.example/project/x/x-1.1.tar.gz",
+                         "kind": "html"}]}
+    out = check(upstream, world, "x", url, "1.0")
+    assert (out.status, out.source) == ("none", "rawurl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=4),
+       st.sampled_from([".", "_"]))
+def test_bump_candidates_are_all_newer(parts: list[int], sep: str) -> None:
+    current = ".".join(map(str, parts))
+    cands = list(bump(current))
+    assert cands and len(cands) == len(set(cands))
+    assert all(versions.key(c) > versions.key(current) for c in cands)
+    url = f"https://example.org/x-{current.replace('.', sep)}.tar.gz"
+    if len(parts) > 1 or sep == ".":
+        assert substitute(url, current, cands[0]) == \
+            f"https://example.org/x-{cands[0].replace('.', sep)}.tar.gz"

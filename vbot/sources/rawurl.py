@@ -31,6 +31,7 @@ _SEGMENT = re.compile(r"[0-9]+|[^0-9]+")
 SKIP_HOSTS = ("cpan.org", "metacpan.org", "rubygems.org", "centos.org", "fedoraproject.org",
               "rpmfind.net", "hackage.haskell.org", "pkg.go.dev", "proxy.golang.org",
               "anaconda.org", "conda.anaconda.org", "repo.maven.apache.org")
+_ARCHIVE = re.compile(r"\.(tar\.[a-z0-9]+|t[gbx]z|zip|7z|gz|bz2|xz|zst)$", re.IGNORECASE)
 SKIP_EXTENSIONS = (".rpm", ".deb", ".gem", ".conda", ".whl", ".jar", ".nupkg")
 
 
@@ -136,11 +137,16 @@ class RawUrl(Source[tuple[str, str]]):
         return None
 
     def exists(self, url: str) -> bool:
+        """HEAD (ranged GET when refused); an HTML page where a file was asked for is a
+        "not found" page of a mirror network (SourceForge does that), not the file."""
         resp = self.ctx.http.request("HEAD", url, ok=EXISTS + MISSING + REFUSED)
         if resp.status in REFUSED:
             resp = self.ctx.http.request("GET", url, {"Range": "bytes=0-0"},
                                          ok=EXISTS + MISSING + REFUSED)
-        return resp.status in EXISTS
+        if resp.status not in EXISTS:
+            return False
+        ctype = resp.headers.get("Content-Type", "").lower()
+        return not (ctype.startswith("text/html") and _ARCHIVE.search(urlsplit(url).path))
 
     def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
         url, current = target
