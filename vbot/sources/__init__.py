@@ -4,21 +4,21 @@ A node is tried against the sources in order (``bot.version_updates.sources`` of
 ``conda-forge.yml`` overrides the order; conda-forge's names such as ``githubreleases`` or
 ``rosdistro`` are understood); the first source that yields a usable version wins.
 
-Settings, in ``vbot.toml`` (environment variables win):
+Settings per source: ``[sources.<name>]`` keys in ``vbot.toml``, the environment variable
+(which wins), the default URL:
 
-```toml
-[sources.pypi]     url = "https://pypi.example"       # VBOT_PYPI_URL, no default
-[sources.npm]      url = "https://registry.npm.example" # VBOT_NPM_URL, no default
-[sources.cran]     url = "https://cran.r-project.org"  # VBOT_CRAN_URL
-[sources.crates]   url = "https://index.crates.io"     # VBOT_CRATES_URL (sparse index)
-[sources.github]   url = "https://api.github.com"      # VBOT_GITHUB_API_URL; max_pages = 3
-[sources.gitlab]   url = "https://gitlab.com"          # VBOT_GITLAB_URL
-[sources.ros]      url = "https://…/{distro}/distribution.yaml"   # VBOT_ROS_URL
-[sources.gittags]  timeout = 30                        # rewrite = {"https://a/" = "https://b/"}
-[sources.rawurl]   hops = 4                            # skip_hosts = ["example.org"]
-```
+- pypi: `url`, `VBOT_PYPI_URL`, none
+- cran: `url`, `VBOT_CRAN_URL`, `https://cran.r-project.org`
+- crates: `url` (sparse index), `VBOT_CRATES_URL`, `https://index.crates.io`
+- npm: `url`, `VBOT_NPM_URL`, none
+- github: `url`, `max_pages` (3), `VBOT_GITHUB_API_URL`, `https://api.github.com`
+- gitlab: `url`, `VBOT_GITLAB_URL`, `https://gitlab.com`
+- ros: `url` with `{distro}`, `VBOT_ROS_URL`, rosdistro on GitHub
+- gittags: `timeout` (30), `rewrite` (table), `VBOT_GIT_REWRITE`
+- rawurl: `hops` (4), `skip_hosts` (list)
 
-``VBOT_GIT_REWRITE=old=new,…`` adds git URL rewrites (``url.<new>.insteadOf=<old>``).
+``VBOT_GIT_REWRITE=old=new,…`` and ``[sources.gittags] rewrite = {old = new}`` are git URL
+rewrites (``url.<new>.insteadOf=<old>``).
 """
 
 from __future__ import annotations
