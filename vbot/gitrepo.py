@@ -276,6 +276,8 @@ def ls_remote_tags(url: str, timeout: float, rewrite: tuple[tuple[str, str], ...
     except subprocess.TimeoutExpired:
         raise UpstreamError(f"git ls-remote {shown} timed out after {timeout:g}s",
                             transient=True) from None
+    except OSError as exc:
+        raise UpstreamError(f"cannot run git: {exc.strerror or exc}") from None
     if done.returncode != 0:
         err = redact(" ".join(done.stderr.split()), _secrets())[:300] or f"exit {done.returncode}"
         transient = any(word in err.lower() for word in _TRANSIENT_GIT) and "404" not in err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sourcecheck import check, controls
+from tests.conftest import node_attrs
+from tests.sourcecheck import check, checker_for, controls
+from vbot.nodeinfo import node_info
 
 GH = "https://github.com"
 
@@ -113,3 +115,15 @@ def test_github_codeload_url(upstream) -> None:
     out = check(upstream, {"github": {"o/c": gh(["v1.1", "v1.0"])}}, "c",
                 "https://codeload.github.com/o/c/tar.gz/refs/tags/v1.0", "1.0")
     assert (out.source, out.version) == ("github", "1.1")
+
+
+def test_gitlab_extra_hosts_from_config(upstream) -> None:
+    world = {"gitlab": {"team/tool": {"tags": ["1.1", "1.0"]}}}
+    upstream.set_world(world)
+    url = "https://invent.kde.example/team/tool/-/archive/1.0/tool-1.0.tar.gz"
+    rewrite = {"VBOT_HTTP_REWRITE": f"https://invent.kde.example/={upstream.base_url}/gitlab/"}
+    assert check(upstream, world, "tool", url, "1.0", env=rewrite).source != "gitlab"
+    checker = checker_for(upstream, world, options={"gitlab": {"hosts": ["invent.kde.example"]}},
+                          **rewrite)
+    out = checker.check(node_info("tool", node_attrs("tool", url, "1.0")))
+    assert (out.source, out.version) == ("gitlab", "1.1")

@@ -12,7 +12,7 @@ Settings per source: ``[sources.<name>]`` keys in ``vbot.toml``, the environment
 - crates: `url` (sparse index), `VBOT_CRATES_URL`, `https://index.crates.io`
 - npm: `url`, `VBOT_NPM_URL`, none
 - github: `url`, `max_pages` (3), `VBOT_GITHUB_API_URL`, `https://api.github.com`
-- gitlab: `url`, `VBOT_GITLAB_URL`, `https://gitlab.com`
+- gitlab: `url`, `hosts` (list), `VBOT_GITLAB_URL`, `https://gitlab.com`
 - ros: `url` with `{distro}`, `VBOT_ROS_URL`, rosdistro on GitHub
 - gittags: `timeout` (30), `rewrite` (table), `VBOT_GIT_REWRITE`
 - rawurl: `hops` (4), `skip_hosts` (list)

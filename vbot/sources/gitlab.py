@@ -2,8 +2,8 @@
 
 ``GET {url}/api/v4/projects/<url-encoded path>/releases``, then ``…/repository/tags``; every
 stable tag of both is a candidate (upcoming releases are left out). ``VBOT_GITLAB_URL`` (default
-``https://gitlab.com``) serves gitlab.com projects; other GitLab hosts (``gitlab.<domain>``) are
-asked at their own origin.
+``https://gitlab.com``) serves gitlab.com projects; other GitLab hosts (``gitlab.<domain>`` and
+those listed in ``[sources.gitlab] hosts``) are asked at their own origin.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from vbot.sources.tags import tags_to_versions
 DEFAULT_HOST = "gitlab.com"
 
 
-def project_from_url(url: str) -> tuple[str, str] | None:
-    """``(host, group/…/project)`` of a GitLab ``/-/`` URL on a GitLab host, else None."""
+def project_from_url(url: str, hosts: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """``(host, group/…/project)`` of a GitLab ``/-/`` URL on a GitLab host (gitlab.com,
+    ``gitlab.<domain>`` or one of ``hosts``), else None."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not (host == DEFAULT_HOST
+    if parts.scheme not in ("http", "https") or not (host == DEFAULT_HOST or host in hosts
                                                     or host.startswith("gitlab.")):
         return None
     path = unquote(parts.path)
@@ -39,9 +40,14 @@ class GitLab(Source[tuple[str, str, str]]):
     url_env = ("VBOT_GITLAB_URL",)
     default_url = "https://gitlab.com"
 
+    def hosts(self) -> tuple[str, ...]:
+        extra = self.ctx.config.source_option(self.name, "hosts", [])
+        return tuple(str(h).lower() for h in extra) if isinstance(extra, list) else ()
+
     def match(self, node: NodeInfo) -> tuple[str, str, str] | None:
+        hosts = self.hosts()
         for url in node.urls:
-            found = project_from_url(url)
+            found = project_from_url(url, hosts)
             if found:
                 return (*found, url)
         return None
