@@ -32,7 +32,7 @@ ROS_CASES = [
                          ids=[c[0] for c in ROS_CASES])
 def test_ros(upstream, name: str, current: str, expected: str) -> None:
     url = f"https://github.com/ros2-gbp/x-release/archive/release/humble/x/{current}-1.tar.gz"
-    out = check(upstream, ROS_WORLD, name, url, current, env={"VBOT_GITHUB_API_URL": ""},
+    out = check(upstream, ROS_WORLD, name, url, current,
                 **{"conda-forge.yml": {"bot": {"version_updates": {"sources": ["rosdistro"]}}}})
     assert (out.status, out.source, out.version) == ("found", "ros", expected)
 

@@ -76,6 +76,8 @@ def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
+# routes.ROUTES adds the other services and replaces "github" by a superset of _github
+# (releases list, tags pages with a Link header)
 ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files,
                             **routes.ROUTES}
 
