@@ -53,7 +53,7 @@ def url_prefix(node: NodeInfo, url: str | None) -> str | None:
         else node.version
     for spelled in spellings(current):
         if tag.endswith(spelled):
-            return tag[: -len(spelled)]
+            return tag[: -len(spelled)] or None
     return None
 
 
