@@ -84,18 +84,6 @@ def render_github_latest(world: dict[str, Any], repo: str) -> Rendered | None:
     return 404, JSON, b'{"message":"Not Found","documentation_url":"https://docs.github.com"}'
 
 
-def render_github_tags(world: dict[str, Any], repo: str, page: int, per_page: int
-                       ) -> tuple[Rendered, bool] | None:
-    entry = world.get("github", {}).get(repo)
-    if entry is None:
-        return None
-    tags = entry.get("tags", [])
-    chunk = tags[(page - 1) * per_page : page * per_page]
-    body = [{"name": t, "commit": {"sha": f"{abs(hash(t)):040x}"[:40]},
-             "zipball_url": "", "tarball_url": ""} for t in chunk]
-    return _json(body), page * per_page < len(tags)
-
-
 def npm_name(path: str) -> str:
     return unquote(path)
 

@@ -39,22 +39,6 @@ NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
 Route = Callable[[dict[str, Any], str, dict[str, list[str]]], "Rendered | None"]
 
 
-def _github(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
-    parts = path.split("/")
-    if len(parts) < 4 or parts[0] != "repos":
-        return None
-    repo = f"{parts[1]}/{parts[2]}"
-    rest = "/".join(parts[3:])
-    if rest == "releases/latest":
-        return responses.render_github_latest(world, repo)
-    if rest == "tags":
-        page = int(query.get("page", ["1"])[0])
-        per_page = int(query.get("per_page", ["30"])[0])
-        found = responses.render_github_tags(world, repo, page, per_page)
-        return found[0] if found else None
-    return None
-
-
 def _pypi(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
     parts = path.split("/")
     if len(parts) == 2 and parts[1] == "json":
@@ -76,10 +60,8 @@ def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
-# routes.ROUTES adds the other services and replaces "github" by a superset of _github
-# (releases list, tags pages with a Link header)
-ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files,
-                            **routes.ROUTES}
+# routes.ROUTES: github, cran, crates, gitlab, ros, git
+ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **routes.ROUTES}
 
 
 class _Handler(BaseHTTPRequestHandler):

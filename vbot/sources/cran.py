@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
-from vbot.sources.base import Source
+from vbot.sources.base import Source, first_match
 
 # CRAN package names: letters, digits, dots; start with a letter, no trailing dot
 _FILE = re.compile(r"/src/contrib/(?:Archive/(?P<dir>[A-Za-z][A-Za-z0-9.]*)/)?"
@@ -49,11 +49,7 @@ class Cran(Source[str]):
     default_url = "https://cran.r-project.org"
 
     def match(self, node: NodeInfo) -> str | None:
-        for url in node.urls:
-            found = package_from_url(url)
-            if found:
-                return found
-        return None
+        return first_match(node.urls, package_from_url)
 
     def index(self) -> dict[str, list[str]]:
         url = f"{self.base_url()}/src/contrib/PACKAGES"

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
-from vbot.sources.base import Source
+from vbot.sources.base import Source, first_match
 
 _NAME = r"[A-Za-z0-9_-]+"
 _API = re.compile(rf"/api/v1/crates/(?P<name>{_NAME})/(?P<ver>[^/]+)/download$")
@@ -65,11 +65,7 @@ class Crates(Source[str]):
     default_url = "https://index.crates.io"
 
     def match(self, node: NodeInfo) -> str | None:
-        for url in node.urls:
-            found = crate_from_url(url)
-            if found:
-                return found
-        return None
+        return first_match(node.urls, crate_from_url)
 
     def versions(self, target: str, node: NodeInfo) -> list[str]:
         resp = self.ctx.http.get(f"{self.base_url()}/{quote(index_path(target))}")

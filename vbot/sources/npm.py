@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
-from vbot.sources.base import Source
+from vbot.sources.base import Source, first_match
 
 _TARBALL = re.compile(
     r"^/(?:(?P<scope>@[A-Za-z0-9._~-]+)/)?(?P<name>[A-Za-z0-9._~-]+)/-/"
@@ -47,11 +47,7 @@ class Npm(Source[str]):
     default_url = None
 
     def match(self, node: NodeInfo) -> str | None:
-        for url in node.urls:
-            found = package_from_url(url)
-            if found:
-                return found
-        return None
+        return first_match(node.urls, package_from_url)
 
     def versions(self, target: str, node: NodeInfo) -> list[str]:
         doc = self.ctx.http.get_json(f"{self.base_url()}/{registry_path(target)}")
