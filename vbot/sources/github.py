@@ -1,6 +1,7 @@
 """GitHub: ``github.com/<owner>/<repo>/…`` recipe URLs.
 
-``GET {api}/repos/<o>/<r>/releases?per_page=100`` (which tags are drafts or pre-releases) and
+``GET {api}/repos/<o>/<r>/releases?per_page=20`` (which recent tags are drafts or pre-releases;
+release documents carry their notes, so only one small page) and
 ``GET {api}/repos/<o>/<r>/tags?per_page=100``, following the ``Link`` header for at most
 ``[sources.github] max_pages`` pages (default 3). Every stable tag is a candidate and the
 highest by conda order wins: "latest" is only the most recently published release. Tags become
@@ -25,6 +26,7 @@ from vbot.sources.tags import tags_to_versions
 _REPO = re.compile(r"^/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(/|$)")
 _NEXT = re.compile(r'<(?P<url>[^>]+)>\s*;\s*rel="?next"?')
 ACCEPT = {"Accept": "application/vnd.github+json"}
+RELEASES_PAGE = 20
 
 
 def repo_from_url(url: str) -> tuple[str, str] | None:
@@ -94,7 +96,8 @@ class GitHub(Source[tuple[str, str, str]]):
         owner, repo, url = target
         what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
-        rel = self.ctx.http.get(f"{api}/releases?per_page=100", ACCEPT, ok=(200, 404))
+        rel = self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
+                                ok=(200, 404))
         stable: list[str] = []
         unstable: set[str] = set()
         if rel.status == 200:
