@@ -24,6 +24,8 @@ def loads(text: str | bytes, where: str) -> Any:
         raise VbotError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
     except UnicodeDecodeError as exc:
         raise VbotError(f"{where}: not UTF-8 text at byte {exc.start}")
+    except RecursionError:
+        raise VbotError(f"{where}: invalid JSON: nested too deeply") from None
 
 
 def load(path: Path, where: str | None = None) -> Any:
@@ -61,7 +63,7 @@ def read_if_valid(path: Path) -> Any:
     """Parsed content of ``path``, or a sentinel when it is missing or unparseable."""
     try:
         return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return _MISSING
 
 

@@ -43,9 +43,16 @@ def sharded_relpath(folder: str, name: str) -> str:
 
 
 def contained(root: Path, relpath: str) -> Path:
-    """``root / relpath``, refusing anything that would resolve outside ``root``."""
+    """``root / relpath``, refusing anything that would resolve outside ``root``.
+
+    Symbolic links inside the data repo are refused too (wherever they point): a checked-out
+    link could otherwise redirect a write to another file of the repo or outside it.
+    """
     base = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(base, relpath))
+    lexical = os.path.normpath(os.path.join(base, relpath))
+    target = os.path.realpath(lexical)
     if os.path.commonpath([base, target]) != base or target == base:
         raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    if target != lexical:
+        raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
     return Path(target)
