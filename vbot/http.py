@@ -28,12 +28,13 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
@@ -288,13 +289,38 @@ class HttpClient:
                                 f"(Content-Length {declared})")
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_content(chunk_size=CHUNK):
+        for chunk in self._chunks(resp):
             size += len(chunk)
             if size > cap:
                 raise UpstreamError(f"response from {self._show(url)} larger than {cap} bytes")
             chunks.append(chunk)
             self._left(url)  # a slow body must not outlive the deadline
         return b"".join(chunks)
+
+    @staticmethod
+    def _chunks(resp: requests.Response) -> Iterator[bytes]:
+        """The (decoded) body in pieces as they arrive.
+
+        ``read1`` returns after one socket read, so a body trickling in byte by byte still
+        yields often enough for the deadline check; ``iter_content`` would block until a
+        whole chunk arrived. urllib3's own errors are mapped to requests' ones.
+        """
+        raw = resp.raw
+        if not hasattr(raw, "read1"):  # urllib3 < 2
+            yield from resp.iter_content(chunk_size=CHUNK)
+            return
+        while True:
+            try:
+                chunk = raw.read1(CHUNK, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.exceptions.ReadTimeout(str(exc)) from None
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(str(exc)) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+            if not chunk:
+                return
+            yield chunk
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
