@@ -292,8 +292,8 @@ class FakeUpstream:
         return env
 
     def start(self) -> FakeUpstream:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-upstream")
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True, name="fake-upstream")
         self._thread.start()
         return self
 
