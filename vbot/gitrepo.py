@@ -261,7 +261,7 @@ def create_remote(tree: Path, bare: Path, message: str = "Import data repo") -> 
         with repo.config_writer() as cw:
             cw.set_value("user", "name", IDENTITY[0])
             cw.set_value("user", "email", IDENTITY[1])
-        shutil.copytree(tree, scratch, dirs_exist_ok=True)
+        shutil.copytree(tree, scratch, dirs_exist_ok=True, symlinks=True)
         repo.git.add("-A")
         repo.git.commit("-q", "-m", message)
         git.Repo.clone_from(scratch, bare, bare=True)
