@@ -49,8 +49,8 @@ class DataRepo:
         if found:
             raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
         edges = "links" if "links" in graph or "edges" not in graph else "edges"
-        try:
-            nx.node_link_graph(graph, edges=edges)
+        try:  # vbot reads only the nodes: a graph without edges is fine
+            nx.node_link_graph({edges: [], **graph}, edges=edges)
         except (nx.NetworkXError, KeyError, TypeError, ValueError, RecursionError) as exc:
             raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
         layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE

@@ -73,6 +73,17 @@ def clean_error(exc: BaseException) -> str:
     return redact(" ".join(text.split()), _secrets())[:500]
 
 
+# git's words for "the remote branch moved under us" (another writer pushed first); anything
+# else (unreachable, authentication, hook refusal) is not worth a retry
+_MOVED = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref",
+          "incorrect old value", "stale info")
+
+
+def moved(message: str) -> bool:
+    """True when a push failed only because the remote branch moved."""
+    return any(words in message for words in _MOVED)
+
+
 def normalise_remote(remote: str) -> str:
     """A URL stays a URL; a local path becomes absolute (and must exist)."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", remote) or re.match(r"^[^/]+@[^/]+:", remote):
@@ -219,9 +230,7 @@ class Workspace:
                 return
             except git.GitCommandError as exc:
                 message = clean_error(exc)
-                rejected = any(w in message for w in ("rejected", "fetch first", "non-fast-forward",
-                                                      "failed to update ref", "cannot lock ref"))
-                if not rejected or attempt == attempts - 1:
+                if not moved(message) or attempt == attempts - 1:
                     raise PushError(
                         f"push failed (the commit is kept in {self.path}): {message}"
                     ) from None

@@ -192,6 +192,13 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
     fake: FakeUpstream
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, killed processes) are normal here: stay quiet."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class FakeUpstream:
     """Start with ``with FakeUpstream(world) as fake:``; ``fake.env()`` points vbot at it."""
