@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import make_cf_tree, node_attrs, write_json
 from vbot.errors import EXIT_OK, EXIT_PUSH
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import Workspace, moved
+from vbot.gitrepo import Workspace, clean_error, moved
 from vbot.names import sharded_relpath
 
 NAMES = [f"pkg{i:02d}" for i in range(8)]
@@ -200,3 +200,15 @@ def test_half_made_clone_is_redone(tmp_path: Path, make_remote) -> None:
         done = vbot("sweep", remote.url, "--workdir", str(work), "-q", env=fake.env())
     assert done.returncode == EXIT_OK, done.stderr
     assert sharded_relpath("versions", "pkg00") in remote.files()
+
+
+def test_git_messages_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older gits (and proxies, hooks) echo the remote URL with its credentials."""
+    monkeypatch.setenv("GITHUB_TOKEN", PLAIN)
+    url = f"https://user:{URL_PW}@git.example/data.git"
+    exc = git.GitCommandError(["git", "push", url], 128,
+                              stderr=f"fatal: unable to access '{url}/': auth {TOKEN} {PLAIN}\n"
+                                     "hint: more\n")
+    text = clean_error(exc)
+    assert "\n" not in text and "git.example/data.git" in text
+    assert_no_secret(text)

@@ -10,7 +10,7 @@ import pytest
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.fakeupstream import FakeUpstream
-from vbot.http import HttpClient
+from vbot.http import HttpClient, retry_after
 
 WORLD = {
     "pypi": {"requests": {"versions": ["1.0", "2.0"]}, "attrs": {"versions": ["3.0"]}},
@@ -192,3 +192,35 @@ def test_same_origin_redirect_outside_the_api_base_drops_the_token(fake: FakeUps
     assert ("/github/repos/o/r/tags", "Bearer tok-SECRET-5678") in by_path
     assert all(auth is None for path, auth in by_path if path.startswith("/files/"))
     assert len([p for p, _ in by_path if p.startswith("/files/")]) == 2
+
+
+def test_last_allowed_answer_stops_the_scope_until_the_reset(fake: FakeUpstream) -> None:
+    reset = str(int(time.time()) + 3600)
+    with_faults(fake, {"path": "/github/repos/o/r/releases/latest", "kind": "status",
+                       "status": 200, "times": 1,
+                       "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}})
+    http = client(fake)
+    assert http.get(f"{fake.base_url}/github/repos/o/r/releases/latest").status == 200
+    with pytest.raises(UpstreamError) as err:
+        http.get(f"{fake.base_url}/github/repos/o/r/tags")
+    assert err.value.rate_limited
+    assert fake.requests["/github/repos/o/r/tags"] == 0
+
+
+@pytest.mark.parametrize(("value", "low", "high"), [
+    ("7", 7, 7), ("0", 0, 0), ("-3", 0, 0), ("soon", None, None), ("", None, None),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0, 0)])
+def test_retry_after_parsing(value: str, low: float | None, high: float | None) -> None:
+    got = retry_after(value)
+    if low is None:
+        assert got is None
+    else:
+        assert got is not None and low <= got <= high
+
+
+def test_retry_after_http_date_in_the_future() -> None:
+    import email.utils
+
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    got = retry_after(when)
+    assert got is not None and 25 <= got <= 31

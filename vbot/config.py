@@ -58,7 +58,8 @@ class Config:
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     http: HttpSettings = field(default_factory=HttpSettings)
 
-    def source_url(self, source: str, env_names: tuple[str, ...], default: str | None) -> str | None:
+    def source_url(self, source: str, env_names: tuple[str, ...],
+                   default: str | None) -> str | None:
         """Base URL of a source: environment first, then the config file, then the default."""
         for env_name in env_names:
             value = self.env.get(env_name)
@@ -82,9 +83,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except OSError as exc:
-        raise VbotError(f"{path}: cannot read config: {exc.strerror or exc}")
+        raise VbotError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise VbotError(f"{path}: invalid TOML: {exc}")
+        raise VbotError(f"{path}: invalid TOML: {exc}") from None
 
 
 _HTTP_FLOATS = ("connect_timeout", "read_timeout", "backoff", "max_retry_after",

@@ -101,8 +101,11 @@ def retry_after(value: str | None) -> float | None:
 
 
 def rate_limit_reset(resp: Response) -> float | None:
-    """Seconds until the rate limit resets when ``resp`` says it is exhausted, else None."""
-    if resp.status not in (403, 429) or resp.headers.get("X-RateLimit-Remaining") != "0":
+    """Seconds until the rate limit resets when ``resp`` says it is exhausted, else None.
+
+    A refusal (403/429) says so, and so does the last allowed answer (``Remaining: 0``).
+    """
+    if resp.headers.get("X-RateLimit-Remaining") != "0":
         return None
     try:
         reset = float(resp.headers.get("X-RateLimit-Reset", ""))
@@ -227,10 +230,15 @@ class HttpClient:
             self._sleep(paused - now, url)
 
     def _rate_limited(self, url: str, resp: Response) -> bool:
-        """Handle an exhausted rate limit: pause the scope (True) or mark it exhausted (raise)."""
+        """Handle an exhausted rate limit: pause the scope (True) or mark it exhausted.
+
+        For a refused request an exhausted scope raises; for the last allowed answer
+        (a success carrying ``Remaining: 0``) later requests wait or fail instead.
+        """
         wait = rate_limit_reset(resp)
         if wait is None:
             return False
+        refused = resp.status in (403, 429)
         scope = self.scope(url)
         now = time.monotonic()
         if wait > self.settings.max_rate_limit_wait:
@@ -239,6 +247,8 @@ class HttpClient:
                       f"resets in {shown}, more than max_rate_limit_wait")
             with self._lock:
                 self._exhausted[scope] = (now + min(wait, 86400.0), reason)
+            if not refused:
+                return False
             raise UpstreamError(reason, rate_limited=True)
         with self._lock:  # reset times are whole seconds: add a little slack
             self._paused[scope] = max(self._paused.get(scope, 0.0), now + wait + 0.25)
@@ -362,8 +372,10 @@ class HttpClient:
             except requests.RequestException as exc:
                 raise UpstreamError(f"{shown}: {type(exc).__name__}") from None
             if last.status in ok:
+                if last.status < 400:
+                    self._rate_limited(url, last)  # the last allowed answer pauses the scope
                 return last
-            if self._rate_limited(url, last):  # paused: the next attempt waits for the reset
+            if last.status in (403, 429) and self._rate_limited(url, last):
                 problem, rate_limited, delay = f"HTTP {last.status} (rate limited)", True, 0.0
                 continue
             wait = retry_after(last.headers.get("Retry-After"))

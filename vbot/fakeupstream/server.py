@@ -9,12 +9,13 @@ Routes (one server, one port; each service under its own prefix):
 
 World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
-Fault kinds: ``status`` (with ``status`` and optional ``retry_after``), ``timeout`` (sleep
-``seconds``), ``reset`` (close the connection), ``malformed`` (truncated JSON), ``html`` (an
-HTML error page with 200), ``huge`` (``bytes`` of body), ``ratelimit`` (``status`` 403 or 429
-with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in ``reset_in`` seconds),
-``redirect`` (``status`` 302 to ``location``, absolute or relative), ``slow`` (a 200 whose body
-of ``bytes`` trickles out over ``seconds``), ``shape`` (valid JSON of the wrong shape).
+Fault kinds: ``status`` (with ``status``, optional ``retry_after`` and ``headers``),
+``timeout`` (sleep ``seconds``), ``reset`` (close the connection), ``malformed`` (truncated
+JSON), ``html`` (an HTML error page with 200), ``huge`` (``bytes`` of body), ``ratelimit``
+(``status`` 403 or 429 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in
+``reset_in`` seconds), ``redirect`` (``status`` 302 to ``location``, absolute or relative),
+``slow`` (a 200 whose body of ``bytes`` trickles out over ``seconds``), ``shape`` (valid JSON
+of the wrong shape).
 
 Which requests a fault hits: ``path`` (glob on the decoded path), then optionally ``times``
 (the first n matching requests overall), ``first`` (the first n requests *of each path*, so a
@@ -136,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, fault: dict[str, Any]) -> bool:
         kind = fault.get("kind")
         if kind == "status":
-            hdrs = {}
+            hdrs = {str(k): str(v) for k, v in fault.get("headers", {}).items()}
             if "retry_after" in fault:
                 hdrs["Retry-After"] = str(fault["retry_after"])
             self._send(int(fault.get("status", 500)), "text/plain", b"fault injected", hdrs)
