@@ -106,7 +106,7 @@ def test_two_processes_sweeping_disjoint_nodes_both_land(tmp_path: Path, make_re
         env = {**fake.env(), "VBOT_HTTP_RETRIES": "0"}
         procs = [subprocess.Popen(
             [sys.executable, "-m", "vbot", "sweep", remote.url, "--workdir",
-             str(tmp_path / f"w{i}"), "-q", "--nodes", ",".join(names)],
+             str(tmp_path / f"w{i}"), "-q", "--nodes", ",".join(names), "--deadline", "90"],
             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True) for i, names in enumerate((first, second))]
         results = [p.communicate(timeout=120) for p in procs]
@@ -212,3 +212,14 @@ def test_git_messages_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     text = clean_error(exc)
     assert "\n" not in text and "git.example/data.git" in text
     assert_no_secret(text)
+
+
+def test_a_foreign_repository_as_workdir_is_never_deleted(tmp_path: Path, make_remote) -> None:
+    remote = make_remote(tree_for(tmp_path))
+    work = tmp_path / "mine"
+    git.Repo.init(work)  # someone's fresh repository with work in it, no commit yet
+    (work / "notes.txt").write_text("precious")
+    failed = vbot("sweep", remote.url, "--workdir", str(work), "-q", env={})
+    assert failed.returncode != EXIT_OK
+    assert failed.stderr.startswith("vbot: error") and failed.stderr.count("\n") == 1
+    assert (work / "notes.txt").read_text() == "precious"

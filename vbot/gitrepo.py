@@ -130,12 +130,17 @@ class Workspace:
         with _locked(path.parent / f".{path.name}.lock"):
             if (path / ".git").exists() and cls._half_cloned(path):
                 shutil.rmtree(path)  # a clone killed half-way: nothing of ours is in it
-            ws = cls._clone(remote, path) if not (path / ".git").exists() else cls._update(path)
-            yield ws
+            cloned = (path / ".git").exists()
+            yield cls._update(path, remote) if cloned else cls._clone(remote, path)
 
     @staticmethod
     def _half_cloned(path: Path) -> bool:
-        """True for a clone that never finished (no commit checked out or no origin)."""
+        """True for a clone killed before its checkout: only ``.git``, no commit or no origin.
+
+        Anything else in the folder means it is not (only) ours: it is never deleted.
+        """
+        if [p.name for p in path.iterdir()] != [".git"]:
+            return False
         try:
             repo = git.Repo(path)
             return not repo.head.is_valid() or "origin" not in [r.name for r in repo.remotes]
@@ -160,11 +165,17 @@ class Workspace:
         return ws
 
     @classmethod
-    def _update(cls, path: Path) -> Workspace:
+    def _update(cls, path: Path, remote: str) -> Workspace:
         try:
             repo = _repo(path)
         except git.InvalidGitRepositoryError:
             raise VbotError(f"workdir {path} is not a git clone") from None
+        origins = [r for r in repo.remotes if r.name == "origin"]
+        if not origins or not repo.head.is_valid():
+            raise VbotError(f"workdir {path} is not a vbot clone (no origin or no commit)")
+        if origins[0].url != remote:
+            raise VbotError(f"workdir {path} is a clone of another remote "
+                            f"({redact(origins[0].url, _secrets())})")
         _remove_stale_locks(path / ".git")
         g = repo.git
         # an interrupted rebase leaves HEAD detached: undo it before asking for the branch
