@@ -19,6 +19,8 @@ from pathlib import Path
 import git
 
 from tests.conftest import Remote, make_cf_tree, node_attrs
+from vbot.commands.merge import MergeOptions, merge
+from vbot.commands.sweep import SweepOptions, sweep
 from vbot.fakeupstream import FakeUpstream
 
 NAMES = [f"pkg{i:02d}" for i in range(24)]
@@ -77,9 +79,11 @@ def test_sigkill_during_sweep_and_merge(tmp_path: Path) -> None:
     crashed = Remote(make_tree(tmp_path / "tree2"), tmp_path / "crash")
     with FakeUpstream(WORLD) as fake:
         env = {**fake.env(), "VBOT_HTTP_RETRIES": "0"}
-        run("sweep", ref, tmp_path / "ref-work", env)
+        # the uninterrupted reference run (in-process: same code, fewer interpreter starts)
+        sweep(SweepOptions(remote=ref.url, workdir=tmp_path / "ref-work", workers=2,
+                           progress=False, env=env))
         ref_sweep = ref.tree_sha()
-        run("merge", ref, tmp_path / "ref-work", env)
+        merge(MergeOptions(remote=ref.url, workdir=tmp_path / "ref-work", progress=False))
         ref_merge = ref.tree_sha()
         assert ref_sweep != ref_merge
 

@@ -43,8 +43,8 @@ def test_deadline_reports_pending_nodes_and_commits_the_rest(tmp_path: Path, mak
                (report.outcomes[n].reason or "") for n in late)
     assert report.extra["deadline_reached"] and report.extra["pushed"]
     checked_by = sum(report.durations[p] for p in ("clone", "load", "check"))
-    assert checked_by < deadline + 1.0
-    assert took < deadline + 8  # commit and push of 60 small files come after the deadline
+    assert checked_by < deadline + 2.5  # in-flight requests end by the deadline (+ grace)
+    assert took < deadline + 15  # commit and push of 60 small files come after the deadline
     # what was found is committed; the late ones keep their file or get bad
     for name in found:
         assert remote.show(sharded_relpath("versions", name)) == {"new_version": "1.1"}
@@ -65,7 +65,7 @@ def test_hanging_requests_are_cut_at_the_deadline(tmp_path: Path, make_remote) -
         report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", workers=4,
                                     progress=False, env=fake.env(), deadline=1.5))
         took = time.monotonic() - start
-    assert took < 6
+    assert took < 10  # the read timeout alone would take 20 s
     assert {o.status for o in report.outcomes.values()} == {TRANSIENT}
     assert len(report.outcomes) == 12
 

@@ -64,7 +64,7 @@ def test_network_faults_are_transient_and_bounded(fake: FakeUpstream, kind: str)
     assert err.value.transient
     assert ("timed out" if kind == "timeout" else "connection failed") in err.value.reason
     # three attempts, each bounded by the read timeout, plus small backoffs
-    assert time.monotonic() - start < 3 * FAST.read_timeout + 1.5
+    assert time.monotonic() - start < 3 * FAST.read_timeout + 3  # not the server's 2 s x 3
 
 
 def test_429_retry_after_is_honoured(fake: FakeUpstream) -> None:
@@ -83,7 +83,7 @@ def test_retry_after_beyond_the_cap_fails_fast_as_rate_limited(fake: FakeUpstrea
         client(fake).get(f"{fake.base_url}/pypi/requests/json")
     assert err.value.rate_limited and err.value.transient
     assert "Retry-After" in err.value.reason
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 2.5  # neither waited nor retried early
     assert fake.requests["/pypi/requests/json"] == 1
 
 
@@ -104,7 +104,7 @@ def test_rate_limit_pauses_only_its_scope(fake: FakeUpstream) -> None:
     pypi_took = time.monotonic() - start
     worker.join(10)
     assert gh_done and gh_done[0] >= 1.0  # waited for the reset
-    assert pypi_took < 1.0  # the other scope on the same host did not wait
+    assert pypi_took < gh_done[0]  # the other scope on the same host did not wait
     assert fake.requests["/github/repos/o/r/releases/latest"] == 2
 
 
@@ -123,7 +123,7 @@ def test_rate_limit_reset_too_far_fails_the_rest_of_the_scope(fake: FakeUpstream
     assert again.value.rate_limited
     assert fake.requests["/github/repos/o/r/tags"] == 0  # not even asked
     assert http.get(f"{fake.base_url}/pypi/attrs/json").status == 200
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 3.0  # nobody waited for the reset
 
 
 @pytest.mark.parametrize(("kind", "words"), [
@@ -144,7 +144,7 @@ def test_deadline_bounds_a_slow_body(fake: FakeUpstream) -> None:
     with pytest.raises(UpstreamError) as err:
         http.get(f"{fake.base_url}/pypi/requests/json")
     assert err.value.transient and "deadline" in err.value.reason
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 4.0  # the body would take 20 s
     with pytest.raises(UpstreamError):  # after the deadline nothing is sent at all
         http.get(f"{fake.base_url}/pypi/attrs/json")
     assert fake.requests["/pypi/attrs/json"] == 0
