@@ -30,7 +30,7 @@ def run_sweep(tmp: Path, remote_url: str, fake: FakeUpstream, **kw):
 
 
 @pytest.mark.parametrize("name", ["..", ".hidden", "a/b", "a\\b", "x" * (MAX_NAME_BYTES + 1),
-                                  "nul\x00", "tab\tname", "del\x7f", "up..", ""])
+                                  "nul\x00", "tab\tname", "del\x7f", "up..", "", "sur\ud800"])
 def test_unsafe_names(name: str) -> None:
     assert unsafe_reason(name)
 

@@ -26,7 +26,8 @@ scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                            max_leaves=20)
-names = st.text(min_size=1, max_size=30)
+names = st.text(min_size=1, max_size=30) | st.text(  # lone surrogates included
+    st.characters(codec=None, categories=["Cs", "Ll", "Nd", "Po"]), min_size=1, max_size=8)
 safe_names = names.filter(lambda n: unsafe_reason(n) is None)
 version_strings = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._+!-]{0,30}\Z")
 valid_versions = (st.builds(lambda v: {"new_version": v}, st.none() | version_strings)

@@ -18,7 +18,11 @@ def unsafe_reason(name: object) -> str | None:
         return f"node id is a {type(name).__name__}, not a string"
     if not name:
         return "empty node name"
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from "\ud800" in JSON) make no file name
+        return "node name is not valid Unicode text"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"node name longer than {MAX_NAME_BYTES} bytes"
     if name.startswith("."):
         return "node name starts with a dot"
