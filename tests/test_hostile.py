@@ -172,3 +172,19 @@ def test_malformed_graph_json_names_the_file_and_position(tmp_path: Path, make_r
     err = capsys.readouterr().err
     assert code == EXIT_USER
     assert words in err and err.count("\n") == 1
+
+
+def test_lone_surrogates_in_documents_affect_only_their_node(tmp_path: Path,
+                                                             make_remote) -> None:
+    bad = "https://pypi.example/packages/source/s/sur\ud800/sur\ud800-1.0.tar.gz"
+    nodes = {"good": node_attrs("good", url("good"), "1.0"),
+             "sur": node_attrs("sur", bad, "1.0\udfff")}
+    remote = make_remote(make_cf_tree(tmp_path / "tree", nodes))
+    with FakeUpstream(WORLD) as fake:
+        report = run_sweep(tmp_path, remote.url, fake, report=tmp_path / "r.json")
+    assert report.outcomes["good"].status == FOUND
+    assert report.outcomes["sur"].status in ("bad", INVALID, NOSOURCE)
+    json.loads((tmp_path / "r.json").read_text("utf-8"))
+    for rel in remote.files():
+        if rel.startswith("versions/"):
+            remote.show(rel)

@@ -101,7 +101,7 @@ def record(repo: DataRepo, outcome: Outcome) -> tuple[Outcome, str]:
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         written = write_if_changed(repo.versions_path(outcome.node), doc)
-    except (VbotError, OSError) as exc:  # e.g. a symlink in the data repo pointing outside
+    except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
         return Outcome(outcome.node, INVALID, reason=reason), "skipped"
     return outcome, "written" if written else "unchanged"
@@ -137,8 +137,11 @@ def sweep(opts: SweepOptions) -> RunReport:
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
             for outcome in run_threads(infos, checker.check, opts.workers, deadline=deadline):
-                if outcome.reason:  # reasons go to files, reports and logs: never a secret
-                    outcome = replace(outcome, reason=redact(outcome.reason, secrets))
+                if outcome.reason:  # reasons go to files, reports and logs: never a secret,
+                    # and always text that can be written (no lone surrogates from hostile data)
+                    text = redact(outcome.reason, secrets)
+                    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+                    outcome = replace(outcome, reason=text)
                 report.add(*record(repo, outcome))
                 progress.advance()
         progress.close()
