@@ -93,3 +93,4 @@ def test_rate_limit_far_away_reports_the_rest_of_that_host(tmp_path: Path, make_
         else:
             assert outcome.status == FOUND
     assert github_requests <= 4  # at most the requests in flight when the limit was seen
+    assert report.counts()["rate_limited"] == 20

@@ -23,7 +23,8 @@ def _guarded(check: Callable[[NodeInfo], Outcome], info: NodeInfo) -> Outcome:
     try:
         return check(info)
     except UpstreamError as exc:
-        return Outcome(info.name, TRANSIENT if exc.transient else BAD, reason=exc.reason)
+        return Outcome(info.name, TRANSIENT if exc.transient else BAD, reason=exc.reason,
+                       rate_limited=exc.rate_limited or None)
     except Exception as exc:  # a bug in one check must not lose the node or stop the sweep
         return Outcome(info.name, BAD, reason=f"internal error: {type(exc).__name__}: {exc}")
 
