@@ -15,7 +15,7 @@ import git
 import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot.errors import EXIT_OK, EXIT_PUSH
+from vbot.errors import EXIT_OK, EXIT_PUSH, PushError, VbotError
 from vbot.fakeupstream import FakeUpstream
 from vbot.gitrepo import Workspace, clean_error, moved
 from vbot.names import sharded_relpath
@@ -223,3 +223,23 @@ def test_a_foreign_repository_as_workdir_is_never_deleted(tmp_path: Path, make_r
     assert failed.returncode != EXIT_OK
     assert failed.stderr.startswith("vbot: error") and failed.stderr.count("\n") == 1
     assert (work / "notes.txt").read_text() == "precious"
+
+
+def test_workdir_follows_rotated_credentials_but_not_another_remote(tmp_path: Path,
+                                                                    make_remote) -> None:
+    remote = make_remote(tree_for(tmp_path))
+    work = tmp_path / "work"
+    with Workspace.open(remote.url, work):
+        pass
+    host = f"127.0.0.1:{closed_port()}"
+    old = f"http://x-access-token:OLD-TOKEN@{host}/data.git"
+    git.Repo(work).git.remote("set-url", "origin", old)
+    with pytest.raises(VbotError, match="clone of another remote") as err, \
+            Workspace.open(f"http://{host}/other.git", work):
+        pass
+    assert "OLD-TOKEN" not in str(err.value)
+    new = f"http://x-access-token:NEW-TOKEN@{host}/data.git"
+    # same remote, new token: accepted (the URL is updated), then the fetch fails
+    with pytest.raises(PushError), Workspace.open(new, work):
+        pass
+    assert git.Repo(work).remotes.origin.url == new

@@ -84,6 +84,10 @@ def moved(message: str) -> bool:
     return any(words in message for words in _MOVED)
 
 
+def _without_credentials(url: str) -> str:
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1", url)
+
+
 def normalise_remote(remote: str) -> str:
     """A URL stays a URL; a local path becomes absolute (and must exist)."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", remote) or re.match(r"^[^/]+@[^/]+:", remote):
@@ -174,8 +178,10 @@ class Workspace:
         if not origins or not repo.head.is_valid():
             raise VbotError(f"workdir {path} is not a vbot clone (no origin or no commit)")
         if origins[0].url != remote:
-            raise VbotError(f"workdir {path} is a clone of another remote "
-                            f"({redact(origins[0].url, _secrets())})")
+            if _without_credentials(origins[0].url) != _without_credentials(remote):
+                raise VbotError(f"workdir {path} is a clone of another remote "
+                                f"({redact(origins[0].url, _secrets())})")
+            origins[0].set_url(remote)  # same remote, new credentials (e.g. a rotated token)
         _remove_stale_locks(path / ".git")
         g = repo.git
         # an interrupted rebase leaves HEAD detached: undo it before asking for the branch
