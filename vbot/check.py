@@ -28,6 +28,7 @@ class Outcome:
     version: str | None = None
     source: str | None = None
     reason: str | None = None
+    rate_limited: bool | None = None  # a transient failure because a rate limit ran out
 
     def document(self) -> dict[str, Any] | None:
         """The versions file content for this outcome (None: leave the file alone)."""
@@ -101,7 +102,8 @@ class Checker:
             permanent = [(n, e) for n, e in errors if not e.transient]
             name, err = (permanent or errors)[0]
             status = TRANSIENT if not permanent else BAD
-            return Outcome(node.name, status, source=name, reason=err.reason)
+            return Outcome(node.name, status, source=name, reason=err.reason,
+                           rate_limited=err.rate_limited or None)
         if answered:
             return Outcome(node.name, NONE, source=answered, reason="no stable version upstream")
         return Outcome(node.name, NOSOURCE, reason="no source understands this upstream")

@@ -22,11 +22,12 @@ def loads(text: str | bytes, where: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise VbotError(
-            f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        raise VbotError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: "
+                        f"{exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise VbotError(f"{where}: not UTF-8 text at byte {exc.start}") from None
+    except RecursionError:
+        raise VbotError(f"{where}: invalid JSON: nested too deeply") from None
 
 
 def load(path: Path, where: str | None = None) -> Any:
@@ -62,7 +63,7 @@ def read_if_valid(path: Path) -> Any:
     """Parsed content of ``path``, or a sentinel when it is missing or unparseable."""
     try:
         return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return _MISSING
 
 

@@ -51,6 +51,7 @@ class RunReport:
             "no_source": by_status[NOSOURCE],
             "bad": by_status[BAD],
             "transient": by_status[TRANSIENT],
+            "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
         }
