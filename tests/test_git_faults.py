@@ -15,7 +15,7 @@ import git
 import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot.errors import EXIT_OK, EXIT_PUSH, PushError, VbotError
+from vbot.errors import EXIT_OK, EXIT_PUSH, EXIT_USER, PushError, VbotError
 from vbot.fakeupstream import FakeUpstream
 from vbot.gitrepo import Workspace, clean_error, moved
 from vbot.names import sharded_relpath
@@ -151,7 +151,7 @@ def test_failing_push_keeps_the_commit_and_leaks_no_secret(tmp_path: Path, make_
         # a remote URL carrying the secret itself, unreachable: one line, no secret
         direct = vbot("sweep", f"http://user:{URL_PW}@{host}/x.git", "--workdir",
                       str(tmp_path / "w2"), env=env)
-        assert direct.returncode == EXIT_PUSH
+        assert direct.returncode == EXIT_USER  # nothing cloned yet: a user error (issue 2)
         assert direct.stderr.count("\n") == 1 and "cannot clone" in direct.stderr
         assert_no_secret(direct.stdout, direct.stderr)
 
