@@ -11,7 +11,7 @@ from vbot.main import main
 
 EXTRA = {
     "pre": node_attrs("pre", PYPI.format("p", "pre", "1.0"), "1.0"),  # only an rc upstream
-    "nosrc": node_attrs("nosrc", "https://downloads.example/nosrc-1.0.tar.gz", "1.0"),
+    "nosrc": node_attrs("nosrc", "https://downloads.example/nosrc/latest.tar.gz", "1.0"),
     "bad..name": node_attrs("bad..name", PYPI.format("b", "bad", "1.0"), "1.0"),
 }
 
@@ -36,7 +36,8 @@ def test_sweep_and_merge_reports(tmp_path: Path, make_remote, fake, monkeypatch,
     assert data["command"] == "sweep" and data["run_id"].startswith("sweep-")
     assert data["counts"] == {
         "checked": 7, "new": 7, "unchanged": 0, "errors": 3, "found": 3, "none": 1,
-        "no_source": 1, "bad": 1, "transient": 1, "skipped": 1, "invalid": 1}
+        "no_source": 1, "bad": 1, "transient": 1, "rate_limited": 0, "skipped": 1,
+        "invalid": 1}
     assert data["by_source"] == {"(none)": {"nosource": 1}, "github": {"found": 1,
                                  "transient": 1}, "pypi": {"bad": 1, "found": 2, "none": 1}}
     assert set(data["durations"]) >= {"clone", "load", "check", "commit", "push", "total"}
@@ -56,12 +57,13 @@ def test_sweep_and_merge_reports(tmp_path: Path, make_remote, fake, monkeypatch,
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (f"sweep {data['run_id']}: 7 checked, 7 new, 0 unchanged, 3 errors, "
                       "1 skipped, 1 no source")
-    assert out[1].split() == ["source", "bad", "found", "none", "nosource", "transient"]
-    assert out[2].split() == ["(none)", "0", "0", "0", "1", "0"]
-    assert out[3].split() == ["github", "0", "1", "0", "0", "1"]
-    assert out[4].split() == ["pypi", "1", "2", "1", "0", "0"]
-    assert out[5].startswith("  took ") and "check " in out[5]
-    assert [line.split(":")[0] for line in out[6:]] == ["  ! 'bad..name'", "  ! flaky",
+    assert out[1] == f"  commit {data['commit'][:12]}, pushed"
+    assert out[2].split() == ["source", "bad", "found", "none", "nosource", "transient"]
+    assert out[3].split() == ["(none)", "0", "0", "0", "1", "0"]
+    assert out[4].split() == ["github", "0", "1", "0", "0", "1"]
+    assert out[5].split() == ["pypi", "1", "2", "1", "0", "0"]
+    assert out[6].startswith("  took ") and "check " in out[6]
+    assert [line.split(":")[0] for line in out[7:]] == ["  ! 'bad..name'", "  ! flaky",
                                                         "  ! gone"]
 
     merge_file = tmp_path / "reports" / "merge.json"

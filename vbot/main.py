@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERRUPTED, EXIT_OK, VbotError
+from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
 
 
@@ -20,6 +22,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
 
 
@@ -47,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
+                   help="stop checking after SECONDS: nodes not checked by then are reported as "
+                   "transient failures and the results so far are committed and pushed")
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
                        description="Pull REPO, validate every versions file and set new_version "
@@ -142,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
-            push=args.push, report=args.report, config=args.config, progress=not args.quiet))
+            push=args.push, report=args.report, config=args.config, progress=not args.quiet,
+            deadline=args.deadline))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":
@@ -162,17 +175,25 @@ def run(args: argparse.Namespace) -> int:
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
 
 
+def _secrets() -> list[str | None]:
+    return [os.environ.get(k) for k in ("GITHUB_TOKEN", "GH_TOKEN")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return run(args)
     except VbotError as exc:
-        print(f"vbot: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception:  # a bug: show where, but never a secret (git errors carry URLs)
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

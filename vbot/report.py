@@ -55,6 +55,7 @@ class RunReport:
             "no_source": by_status[NOSOURCE],
             "bad": by_status[BAD],
             "transient": by_status[TRANSIENT],
+            "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
         }
@@ -90,6 +91,10 @@ class RunReport:
         print(f"{self.command} {self.run_id}: " + ", ".join(
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
+        if "commit" in self.extra:
+            sha = self.extra.get("commit")
+            pushed = ", pushed" if self.extra.get("pushed") else ""
+            print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
         self.print_table(out)
         for failure in self.failures()[:10]:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)

@@ -19,6 +19,7 @@ from vbot.check import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
+from vbot.names import contained
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
 
@@ -94,6 +95,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                 rel = path.relative_to(ws.path).as_posix()
                 name = path.name[: -len(".json")]
                 try:
+                    contained(ws.path, rel)  # never read through a symlink (it may point outside)
                     doc: Any = jsonio.load(path, rel)
                 except VbotError as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
@@ -119,7 +121,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                     continue
                 try:
                     did = _merge_one(repo, name, doc["new_version"])
-                except NodeDocError as exc:
+                except (NodeDocError, VbotError, OSError) as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
                     report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
                     continue
