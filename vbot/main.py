@@ -10,6 +10,9 @@ from pathlib import Path
 from vbot import __version__
 from vbot.errors import EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
+from vbot.shard import Shard, parse_shard
+
+KINDS = ("thread", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
 
 
 def _nodes(text: str) -> tuple[str, ...]:
@@ -21,6 +24,31 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except VbotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_scale_args(p: argparse.ArgumentParser) -> None:
+    """``sweep`` options to spread the checks over processes, a Dask cluster or CI jobs."""
+    g = p.add_argument_group("scaling out")
+    g.add_argument("--executor", choices=KINDS, default="thread",
+                   help="where checks run: threads here (default), a local process pool, "
+                   "or a Dask cluster")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(default: start a LocalCluster)")
+    g.add_argument("--processes", type=_positive, metavar="N",
+                   help="process pool size / LocalCluster workers (default: CPU count)")
+    g.add_argument("--chunk-size", type=_positive, metavar="N",
+                   help="nodes per task sent to a worker (default: automatic, at most 64)")
+    g.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="check only the nodes with sha1(name) %% N == I (0 <= I < N), "
+                   "for N parallel CI jobs")
 
 
 def _add_repo_args(p: argparse.ArgumentParser) -> None:
@@ -47,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
                        description="Pull REPO, validate every versions file and set new_version "
@@ -65,10 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from vbot.commands.sweep import SweepOptions, sweep
+        from vbot.executors import ExecutorSpec
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
-            push=args.push, report=args.report, config=args.config, progress=not args.quiet))
+            push=args.push, report=args.report, config=args.config, progress=not args.quiet,
+            executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
+            shard=args.shard))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":

@@ -13,13 +13,14 @@ from vbot.check import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
 from vbot.config import Config, load_config
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.executors import run_threads
+from vbot.executors import ExecutorSpec, Recipe, Runner
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.jsonio import write_if_changed
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
+from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
 
 
@@ -34,6 +35,9 @@ class SweepOptions:
     config: Path | None = None
     progress: bool = True
     env: Mapping[str, str] | None = None  # default: the process environment
+    # -- scaling out (issue 6) --
+    executor: ExecutorSpec = ExecutorSpec()
+    shard: Shard | None = None
 
 
 def make_http(config: Config, workers: int) -> HttpClient:
@@ -44,10 +48,24 @@ def make_http(config: Config, workers: int) -> HttpClient:
     return HttpClient(config.http, credentials, pool_size=max(4, workers))
 
 
+@dataclass(frozen=True)
+class CheckerFactory:
+    """Picklable recipe of a sweep's checker: process and dask workers each build their own."""
+
+    config: Config
+    workers: int
+
+    def __call__(self) -> Checker:
+        return Checker(Context(config=self.config, http=make_http(self.config, self.workers)))
+
+
 def select(repo: DataRepo, wanted: tuple[str, ...] | None,
-           report: RunReport) -> list[NodeInfo]:
+           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
     """Node infos to check; skipped, unsafe and broken nodes go straight to the report."""
     names, unsafe = repo.safe_names()
+    if shard is not None:
+        names = [n for n in names if shard.owns(n)]
+        unsafe = {k: v for k, v in unsafe.items() if shard.owns(k)}
     for shown, reason in unsafe.items():
         report.add(Outcome(shown, INVALID, reason=reason), "skipped")
     if wanted is not None:
@@ -104,16 +122,20 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
-            infos = select(repo, opts.nodes, report)
-        http = make_http(config, opts.workers)
-        checker = Checker(Context(config=config, http=http))
+            infos = select(repo, opts.nodes, report, opts.shard)
+        runner = Runner(opts.executor, Recipe(report.run_id, CheckerFactory(config, opts.workers)),
+                        opts.workers)
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
-            for outcome in run_threads(infos, checker.check, opts.workers):
+            for outcome in runner.run(infos):
                 report.add(outcome, record(repo, outcome))
                 progress.advance()
         progress.close()
-        report.extra["requests"] = http.requests_made
+        report.extra["requests"] = runner.requests_made
+        if opts.executor.kind != "thread" or opts.shard:
+            report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
+                                        "failed_chunks": runner.failed_chunks,
+                                        "shard": str(opts.shard) if opts.shard else None}
         with report.phase("commit"):
             sha = ws.commit(["versions"], commit_message(report))
         report.extra["commit"] = sha
