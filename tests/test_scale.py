@@ -315,3 +315,17 @@ def test_killed_dask_worker_loses_no_node(tmp_path, make_remote, fake, monkeypat
     statuses = {o.status for o in report.outcomes.values()}
     assert TRANSIENT not in statuses
     check_expected(remote, expected)
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, make_remote, world30) -> None:
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    remote = make_remote(make_scale_tree(tmp_path / "tree", world30[0]))
+    spec = ExecutorSpec("dask", scheduler=f"tcp://127.0.0.1:{port}", connect_timeout=1)
+    with pytest.raises(VbotError, match="cannot connect to the dask scheduler"):
+        _sweep(remote, tmp_path / "w", executor=spec)
+    assert len(remote.commits()) == 1

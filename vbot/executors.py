@@ -113,6 +113,7 @@ class ExecutorSpec:
     scheduler: str | None = None  # dask: address of an existing scheduler
     processes: int | None = None  # process pool size / LocalCluster workers (default: CPUs)
     chunk_size: int | None = None  # nodes per task (default: sized from the slot count)
+    connect_timeout: float = 20.0  # dask: seconds to reach the scheduler and see a worker
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -180,7 +181,8 @@ class Runner:
         size = chunk_size(len(infos), procs, self.spec.chunk_size)
         # spawn, not fork: the coordinator has threads (HTTP pools, git) that fork would copy
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx)
+        try:
             futures = {pool.submit(check_chunk, self.recipe, chunk, self.workers): chunk
                        for chunk in chunks(infos, size)}
             for future in futures_completed(futures):
@@ -191,6 +193,8 @@ class Runner:
                     yield from _lost(futures[future], exc)
                     continue
                 yield from self._collect(result)
+        finally:  # on an interrupt, chunks not yet started are dropped, not waited for
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _run_dask(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:
         if not infos:
@@ -233,13 +237,18 @@ def dask_client(spec: ExecutorSpec, distributed: Any) -> Iterator[Any]:
     """A client of the scheduler at ``spec.scheduler``, or of a LocalCluster started here."""
     if spec.scheduler:
         try:
-            client = distributed.Client(spec.scheduler, timeout="20s", set_as_default=False)
+            client = distributed.Client(spec.scheduler, timeout=f"{spec.connect_timeout}s",
+                                        set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise VbotError(f"cannot connect to the dask scheduler at {spec.scheduler}: "
                             f"{exc}") from None
         with client:
             if not client.nthreads():
-                client.wait_for_workers(1, timeout=60)
+                try:
+                    client.wait_for_workers(1, timeout=spec.connect_timeout)
+                except (OSError, TimeoutError):
+                    raise VbotError(f"the dask scheduler at {spec.scheduler} has no workers "
+                                    f"(waited {spec.connect_timeout:g}s)") from None
             yield client
         return
     cluster = distributed.LocalCluster(
