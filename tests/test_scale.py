@@ -329,3 +329,31 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, make_remote, world30) 
     with pytest.raises(VbotError, match="cannot connect to the dask scheduler"):
         _sweep(remote, tmp_path / "w", executor=spec)
     assert len(remote.commits()) == 1
+
+
+class _SlowChecker:
+    def check(self, node: NodeInfo) -> Outcome:
+        import time
+
+        time.sleep(0.3)
+        return Outcome(node.name, FOUND, "1.0", "slow")
+
+
+def _slow_checker() -> _SlowChecker:
+    return _SlowChecker()
+
+
+def test_process_pool_deadline_returns_every_node() -> None:
+    """Chunks not back at the deadline are cancelled; their nodes come back transient."""
+    import time
+
+    infos = [NodeInfo(f"n{i:02d}", "1.0") for i in range(40)]
+    runner = Runner(ExecutorSpec("process", processes=1, chunk_size=1),
+                    Recipe("slow", _slow_checker), workers=1)
+    start = time.monotonic()
+    outcomes = list(runner.run(infos, deadline=start + 3.0))
+    assert time.monotonic() - start < 3.0 + 5.0  # one running chunk may finish, not all 40
+    assert sorted(o.node for o in outcomes) == [i.name for i in infos]
+    late = [o for o in outcomes if o.status == TRANSIENT]
+    assert late and all("deadline" in (o.reason or "") for o in late)
+    assert all(o.status in (FOUND, TRANSIENT) for o in outcomes)

@@ -16,8 +16,10 @@ import logging
 import math
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +33,7 @@ DASK_EXTRA = "pip install 'vbot[dask]'"
 MAX_CHUNK = 64
 CHUNKS_PER_SLOT = 4
 CHUNK_RETRIES = 3
+DEADLINE_REASON = "sweep deadline reached before the chunk came back"
 
 
 def run_threads(
@@ -148,24 +151,31 @@ class Runner:
         self._requests: dict[str, int] = {}
         self.chunks = 0
         self.failed_chunks = 0
+        self._deadline: float | None = None
 
     @property
     def requests_made(self) -> int:
         return sum(self._requests.values())
 
-    def run(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:
+    def run(self, infos: Sequence[NodeInfo],
+            local_check: Callable[[NodeInfo], Outcome] | None = None,
+            deadline: float | None = None) -> Iterator[Outcome]:
+        """Outcomes as they complete, one per node.
+
+        ``local_check``: what the thread executor runs (default: a checker from the recipe;
+        its requests are then not counted here). ``deadline`` (a ``time.monotonic()`` value,
+        process and dask only): chunks not back by then are cancelled and their nodes yielded
+        as transient.
+        """
         if self.spec.kind == "thread":
-            return self._run_threads(infos)
+            return run_threads(infos, local_check or self.recipe.build().check, self.workers)
+        self._deadline = deadline
         if self.spec.kind == "process":
             return self._run_processes(infos)
         return self._run_dask(infos)
 
-    def _run_threads(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:
-        checker = self.recipe.build()
-        try:
-            yield from run_threads(infos, checker.check, self.workers)
-        finally:
-            self._requests["local"] = _requests_of(checker)
+    def _timeout(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
 
     def _collect(self, result: ChunkResult) -> tuple[Outcome, ...]:
         self.chunks += 1
@@ -185,14 +195,21 @@ class Runner:
         try:
             futures = {pool.submit(check_chunk, self.recipe, chunk, self.workers): chunk
                        for chunk in chunks(infos, size)}
-            for future in futures_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as exc:  # a crashed worker (BrokenProcessPool) or a bug
-                    self.failed_chunks += 1
-                    yield from _lost(futures[future], exc)
-                    continue
-                yield from self._collect(result)
+            waiting = set(futures)
+            try:
+                for future in futures_completed(futures, timeout=self._timeout()):
+                    waiting.discard(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a crashed worker (BrokenProcessPool) or a bug
+                        self.failed_chunks += 1
+                        yield from _lost(futures[future], exc)
+                        continue
+                    yield from self._collect(result)
+            except FuturesTimeout:
+                for future in waiting:
+                    future.cancel()
+                    yield from _lost(futures[future], TimeoutError(DEADLINE_REASON))
         finally:  # on an interrupt, chunks not yet started are dropped, not waited for
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -209,16 +226,24 @@ class Runner:
                                        key=f"vbot-chunk-{self.recipe.key}-{number}",
                                        retries=CHUNK_RETRIES, pure=False)
                 futures[future] = chunk
-            for future in distributed.as_completed(list(futures), loop=client.loop):
-                try:
-                    result = future.result()
-                except Exception as exc:  # KilledWorker after too many lost workers, a bug
-                    self.failed_chunks += 1
-                    yield from _lost(futures[future], exc)
-                    continue
-                finally:
-                    future.release()
-                yield from self._collect(result)
+            waiting = set(futures)
+            try:
+                for future in distributed.as_completed(list(futures), loop=client.loop,
+                                                       timeout=self._timeout()):
+                    waiting.discard(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # KilledWorker after too many lost workers, a bug
+                        self.failed_chunks += 1
+                        yield from _lost(futures[future], exc)
+                        continue
+                    finally:
+                        future.release()
+                    yield from self._collect(result)
+            except (TimeoutError, distributed.TimeoutError):
+                client.cancel(list(waiting))
+                for future in waiting:
+                    yield from _lost(futures[future], TimeoutError(DEADLINE_REASON))
 
 
 def import_distributed() -> Any:

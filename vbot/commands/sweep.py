@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,15 +123,18 @@ def sweep(opts: SweepOptions) -> RunReport:
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
             infos = select(repo, opts.nodes, report, opts.shard)
+        http = make_http(config, opts.workers)
+        checker = Checker(Context(config=config, http=http))
+        # thread: checker.check runs here; process/dask: each worker builds its own from a recipe
         runner = Runner(opts.executor, Recipe(report.run_id, CheckerFactory(config, opts.workers)),
                         opts.workers)
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
-            for outcome in runner.run(infos):
+            for outcome in runner.run(infos, checker.check):
                 report.add(outcome, record(repo, outcome))
                 progress.advance()
         progress.close()
-        report.extra["requests"] = runner.requests_made
+        report.extra["requests"] = http.requests_made + runner.requests_made
         if opts.executor.kind != "thread" or opts.shard:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
