@@ -104,6 +104,9 @@ def test_union_of_shards_equals_full_sweep(tmp_path, make_remote, world30) -> No
         assert all(shard_of(n, 3) == i for n in mine)
         seen |= mine
     assert seen == set(nodes)
+    # --nodes may name nodes of other shards: they are simply not this job's
+    report = _sweep(sharded, tmp_path / "s0", shard=Shard(0, 3), nodes=tuple(nodes), push=False)
+    assert set(report.outcomes) == {n for n in nodes if shard_of(n, 3) == 0}
     assert len(sharded.commits()) == 4
     assert versions_tree(sharded) == versions_tree(full)
     check_expected(sharded, expected)

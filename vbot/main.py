@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Clone or update REPO, check every eligible node against its "
                        "upstream in parallel, write versions/<node>.json, commit once and push.")
     _add_repo_args(p)
-    p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
+    p.add_argument("--workers", type=_positive, default=16,
+                   help="parallel checks (per worker process with --executor process/dask; "
+                   "default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
     _add_scale_args(p)

@@ -63,8 +63,7 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
            report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
     """Node infos to check; skipped, unsafe and broken nodes go straight to the report."""
     names, unsafe = repo.safe_names()
-    if shard is not None:
-        names = [n for n in names if shard.owns(n)]
+    if shard is not None:  # each unsafe name is reported by one shard only
         unsafe = {k: v for k, v in unsafe.items() if shard.owns(k)}
     for shown, reason in unsafe.items():
         report.add(Outcome(shown, INVALID, reason=reason), "skipped")
@@ -75,6 +74,8 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
             raise VbotError(f"--nodes: not in graph.json: {', '.join(missing[:10])}")
         chosen = set(wanted)
         names = [n for n in names if n in chosen]
+    if shard is not None:  # --shard I/N: this job's part of the graph only
+        names = [n for n in names if shard.owns(n)]
     infos = []
     for name in names:
         try:
