@@ -114,10 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--executors", default="thread,process,dask,dask-cluster")
     ap.add_argument("--scheduler", help="dask-cluster: use this scheduler, start none")
     ap.add_argument("--repeat", type=int, default=1, help="runs per executor; the best counts")
+    ap.add_argument("--large", action="store_true",
+                    help="PyPI answers are full-size documents (~200 KB of JSON to parse per node)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
 
     nodes, world, _ = scale_world(args.nodes, latency_ms=args.latency_ms)
+    if args.large:  # CPU-bound checks: where more processes can help
+        for entry in world["pypi"].values():
+            entry["large"] = True
     with tempfile.TemporaryDirectory(prefix="vbot-bench-exec-") as tmp, FakeUpstream(world) as fake:
         work = Path(tmp)
         tree = make_scale_tree(work / "tree", nodes)
