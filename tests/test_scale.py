@@ -144,11 +144,13 @@ def test_concurrent_shard_processes_all_land(tmp_path, make_remote, fake, monkey
 # -- executors -------------------------------------------------------------------------------
 
 def test_every_executor_gives_identical_trees(tmp_path, world30, fake) -> None:
-    pytest.importorskip("distributed")
+    import importlib.util
+
+    has_dask = importlib.util.find_spec("distributed") is not None
     nodes, expected = world30
     tree = make_scale_tree(tmp_path / "tree", nodes)
     trees = {}
-    for kind in executors.KINDS:
+    for kind in executors.KINDS if has_dask else ("thread", "process"):
         remote = _remote(tree, tmp_path / kind)
         before = fake.total_requests
         spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "thread" else 3)
@@ -162,6 +164,8 @@ def test_every_executor_gives_identical_trees(tmp_path, world30, fake) -> None:
         check_expected(remote, expected)
         trees[kind] = versions_tree(remote)
     assert len(set(trees.values())) == 1, trees
+    if not has_dask:
+        pytest.skip("thread and process agree; dask part skipped: distributed not installed")
 
 
 def _exit_in_worker() -> None:

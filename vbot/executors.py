@@ -163,12 +163,14 @@ class Runner:
         """Outcomes as they complete, one per node.
 
         ``local_check``: what the thread executor runs (default: a checker from the recipe;
-        its requests are then not counted here). ``deadline`` (a ``time.monotonic()`` value,
-        process and dask only): chunks not back by then are cancelled and their nodes yielded
-        as transient.
+        its requests are then not counted here). ``deadline``: a ``time.monotonic()`` value;
+        process and dask cancel the chunks not back by then and yield their nodes as
+        transient; thread hands it to ``run_threads``.
         """
         if self.spec.kind == "thread":
-            return run_threads(infos, local_check or self.recipe.build().check, self.workers)
+            check = local_check or self.recipe.build().check
+            extra = {} if deadline is None else {"deadline": deadline}
+            return run_threads(infos, check, self.workers, **extra)
         self._deadline = deadline
         if self.spec.kind == "process":
             return self._run_processes(infos)
