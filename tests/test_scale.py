@@ -302,13 +302,21 @@ def test_killed_dask_worker_loses_no_node(tmp_path, make_remote, fake, monkeypat
     killed: dict[str, object] = {}
 
     def kill_when_busy() -> None:
-        deadline = time.monotonic() + 60
-        while fake.total_requests < 6 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        killed["commits"] = len(remote.commits())
-        killed["requests"] = fake.total_requests
-        victim.kill()
-        victim.wait()
+        import distributed
+
+        with distributed.Client(dask_cluster.address, set_as_default=False) as client:
+            address = next(a for a, w in client.scheduler_info()["workers"].items()
+                           if w["name"] == "w0")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # w0 holds chunks and upstream is being asked
+                held = client.processing(workers=[address]).get(address, [])
+                if held and fake.total_requests >= 4:
+                    break
+                time.sleep(0.02)
+            killed["held"] = list(held)
+            killed["commits"] = len(remote.commits())
+            victim.kill()
+            victim.wait()
 
     killer = threading.Thread(target=kill_when_busy)
     killer.start()
@@ -316,6 +324,8 @@ def test_killed_dask_worker_loses_no_node(tmp_path, make_remote, fake, monkeypat
                     executor=ExecutorSpec("dask", scheduler=dask_cluster.address, chunk_size=2))
     killer.join()
     assert victim.returncode == -9
+    assert killed["held"], "w0 held no chunk when it was killed"
+    assert all(str(k).startswith("vbot-chunk-") for k in killed["held"])
     assert killed["commits"] == 1  # the kill happened before the sweep committed
     assert report.extra["executor"]["failed_chunks"] == 0
     assert report.counts()["checked"] == 30 and report.counts()["transient"] == 0
