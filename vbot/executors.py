@@ -1,11 +1,14 @@
 """Running node checks in parallel; results stream back to the single coordinating writer.
 
 Three executors, one contract: the caller iterates outcomes as they complete and alone writes
-files and commits. ``thread`` checks in this process. ``process`` (a local process pool) and
-``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each worker process builds
-its own checker (HTTP client, sources) from a picklable recipe, once per sweep, and sends back
-only outcomes. A chunk whose worker dies is retried elsewhere; a chunk that cannot be finished
-at all comes back as ``transient`` outcomes, so every node still gets one.
+files and commits. ``thread`` checks in this process (``run_threads``). ``process`` (a local
+process pool) and ``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each
+worker process builds its own checker (HTTP client, sources) from a picklable recipe, once per
+sweep, and sends back only outcomes. A chunk whose worker dies is retried elsewhere; a chunk that
+cannot be finished at all comes back as ``transient`` outcomes, so every node still gets one.
+
+The thread workers are daemon threads, so a check stuck past the sweep deadline can be abandoned:
+the sweep reports it as a transient failure, commits what it has and the process can still exit.
 """
 
 from __future__ import annotations
@@ -15,17 +18,19 @@ import functools
 import logging
 import math
 import os
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vbot.check import TRANSIENT, Outcome
-from vbot.errors import VbotError
+from vbot.check import BAD, TRANSIENT, Outcome
+from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
 
 KINDS = ("thread", "process", "dask")
@@ -33,30 +38,107 @@ DASK_EXTRA = "pip install 'vbot[dask]'"
 MAX_CHUNK = 64
 CHUNKS_PER_SLOT = 4
 CHUNK_RETRIES = 3
-DEADLINE_REASON = "sweep deadline reached before the chunk came back"
+CHUNK_DEADLINE_REASON = "sweep deadline reached before the chunk came back"
+DEADLINE_REASON = "sweep deadline reached before the check finished"
+
+
+def _guarded(check: Callable[[NodeInfo], Outcome], info: NodeInfo) -> Outcome:
+    """``check(info)``, with any crash turned into a per-node outcome (never a lost node)."""
+    try:
+        return check(info)
+    except UpstreamError as exc:
+        return Outcome(info.name, TRANSIENT if exc.transient else BAD, reason=exc.reason,
+                       rate_limited=exc.rate_limited or None)
+    except Exception as exc:  # a bug in one check must not lose the node or stop the sweep
+        return Outcome(info.name, BAD, reason=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def run_threads(
-    infos: Sequence[NodeInfo], check: Callable[[NodeInfo], Outcome], workers: int
+    infos: Sequence[NodeInfo], check: Callable[[NodeInfo], Outcome], workers: int,
+    deadline: float | None = None, grace: float = 2.0,
 ) -> Iterator[Outcome]:
-    """Check every node on a thread pool, yielding outcomes as they complete.
+    """Check every node on ``workers`` threads, yielding one outcome per node as they complete.
 
-    At most ``2 * workers`` checks are in flight, so memory does not grow with the node count.
+    At most ``2 * workers`` checks are queued, so memory does not grow with the node count.
+    ``deadline`` is a ``time.monotonic()`` value: after it no new check starts and every node
+    not yet checked is yielded as a transient failure; checks still running ``grace`` seconds
+    after it are abandoned and yielded the same way.
     """
+    todo: queue.Queue[NodeInfo | None] = queue.Queue(maxsize=2 * workers)
+    done: queue.Queue[tuple[NodeInfo, Outcome]] = queue.Queue()
+
+    def work() -> None:
+        while True:
+            info = todo.get()
+            if info is None:
+                return
+            done.put((info, _guarded(check, info)))
+
+    threads = [threading.Thread(target=work, name=f"vbot-check-{i}", daemon=True)
+               for i in range(max(1, min(workers, len(infos))))]
+    for thread in threads:
+        thread.start()
+
+    def late(info: NodeInfo) -> Outcome:
+        return Outcome(info.name, TRANSIENT, reason=DEADLINE_REASON)
+
     pending = iter(infos)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vbot-check") as pool:
-        running = set()
-        for info in pending:
-            running.add(pool.submit(check, info))
-            if len(running) >= 2 * workers:
+    outstanding = 0  # queued or running
+    submitted: list[NodeInfo] = []
+    finished: set[str] = set()
+    exhausted = cut = False
+    try:
+        while True:
+            past = deadline is not None and time.monotonic() >= deadline
+            while not exhausted and not past and not todo.full():
+                info = next(pending, None)
+                if info is None:
+                    exhausted = True
+                    break
+                todo.put(info)
+                submitted.append(info)
+                outstanding += 1
+            if past and not cut:  # nothing new starts after the deadline
+                cut = exhausted = True
+                while True:  # queued but not started: workers will not take them now
+                    try:
+                        info = todo.get_nowait()
+                    except queue.Empty:
+                        break
+                    if info is not None:
+                        outstanding -= 1
+                        finished.add(info.name)
+                        yield late(info)
+                for info in pending:
+                    yield late(info)
+            if exhausted and outstanding == 0:
+                return
+            timeout = None
+            if deadline is not None:
+                timeout = max(0.0, (deadline if not past else deadline + grace) - time.monotonic())
+            try:
+                info, outcome = done.get(timeout=timeout if timeout is None else max(timeout, 0.01))
+            except queue.Empty:
+                if past:  # grace over: give up on what is still queued or running
+                    while not done.empty():
+                        info, outcome = done.get_nowait()
+                        finished.add(info.name)
+                        yield outcome
+                    for info in submitted:
+                        if info.name not in finished:
+                            finished.add(info.name)
+                            yield late(info)
+                    return
+                continue
+            outstanding -= 1
+            finished.add(info.name)
+            yield outcome
+    finally:
+        for _ in threads:  # wake idle workers so they exit
+            try:
+                todo.put_nowait(None)
+            except queue.Full:
                 break
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-                nxt = next(pending, None)
-                if nxt is not None:
-                    running.add(pool.submit(check, nxt))
 
 
 # -- the worker side -------------------------------------------------------------------------
@@ -165,12 +247,12 @@ class Runner:
         ``local_check``: what the thread executor runs (default: a checker from the recipe;
         its requests are then not counted here). ``deadline``: a ``time.monotonic()`` value;
         process and dask cancel the chunks not back by then and yield their nodes as
-        transient; thread hands it to ``run_threads``.
+        transient (each worker's HTTP client has the same deadline, see the recipe); thread
+        hands it to ``run_threads``.
         """
         if self.spec.kind == "thread":
             check = local_check or self.recipe.build().check
-            extra = {} if deadline is None else {"deadline": deadline}
-            return run_threads(infos, check, self.workers, **extra)
+            return run_threads(infos, check, self.workers, deadline=deadline)
         self._deadline = deadline
         if self.spec.kind == "process":
             return self._run_processes(infos)
@@ -211,7 +293,7 @@ class Runner:
             except FuturesTimeout:
                 for future in waiting:
                     future.cancel()
-                    yield from _lost(futures[future], TimeoutError(DEADLINE_REASON))
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
         finally:  # on an interrupt, chunks not yet started are dropped, not waited for
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -245,7 +327,7 @@ class Runner:
             except (TimeoutError, distributed.TimeoutError):
                 client.cancel(list(waiting))
                 for future in waiting:
-                    yield from _lost(futures[future], TimeoutError(DEADLINE_REASON))
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
 
 
 def import_distributed() -> Any:

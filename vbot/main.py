@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERRUPTED, EXIT_OK, VbotError
+from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
 from vbot.shard import Shard, parse_shard
 
@@ -26,6 +28,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
 def _shard(text: str) -> Shard:
     try:
         return parse_shard(text)
@@ -40,7 +49,7 @@ def _add_scale_args(p: argparse.ArgumentParser) -> None:
                    help="where checks run: threads here (default), a local process pool, "
                    "or a Dask cluster")
     g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="dask: an existing scheduler, e.g. tcp://10.0.0.5:8786 "
+                   help="dask: an existing scheduler, e.g. tcp://scheduler.example:8786 "
                    "(default: start a LocalCluster)")
     g.add_argument("--processes", type=_positive, metavar="N",
                    help="process pool size / LocalCluster workers (default: CPU count)")
@@ -77,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
+                   help="stop checking after SECONDS: nodes not checked by then are reported as "
+                   "transient failures and the results so far are committed and pushed")
     _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
@@ -101,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
             push=args.push, report=args.report, config=args.config, progress=not args.quiet,
+            deadline=args.deadline,
             executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
             shard=args.shard))
         report.print_summary(sys.stdout)
@@ -119,17 +132,25 @@ def run(args: argparse.Namespace) -> int:
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
 
 
+def _secrets() -> list[str | None]:
+    return [os.environ.get(k) for k in ("GITHUB_TOKEN", "GH_TOKEN")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return run(args)
     except VbotError as exc:
-        print(f"vbot: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception:  # a bug: show where, but never a secret (git errors carry URLs)
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,11 @@ def unsafe_reason(name: object) -> str | None:
         return f"node id is a {type(name).__name__}, not a string"
     if not name:
         return "empty node name"
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from "\ud800" in JSON) make no file name
+        return "node name is not valid Unicode text"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"node name longer than {MAX_NAME_BYTES} bytes"
     if name.startswith("."):
         return "node name starts with a dot"
@@ -43,9 +47,16 @@ def sharded_relpath(folder: str, name: str) -> str:
 
 
 def contained(root: Path, relpath: str) -> Path:
-    """``root / relpath``, refusing anything that would resolve outside ``root``."""
+    """``root / relpath``, refusing anything that would resolve outside ``root``.
+
+    Symbolic links inside the data repo are refused too (wherever they point): a checked-out
+    link could otherwise redirect a write to another file of the repo or outside it.
+    """
     base = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(base, relpath))
+    lexical = os.path.normpath(os.path.join(base, relpath))
+    target = os.path.realpath(lexical)
     if os.path.commonpath([base, target]) != base or target == base:
         raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    if target != lexical:
+        raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
     return Path(target)

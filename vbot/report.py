@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from vbot import jsonio
 from vbot.check import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
@@ -50,6 +51,7 @@ class RunReport:
             "no_source": by_status[NOSOURCE],
             "bad": by_status[BAD],
             "transient": by_status[TRANSIENT],
+            "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
         }
@@ -85,6 +87,10 @@ class RunReport:
         print(f"{self.command} {self.run_id}: " + ", ".join(
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
+        if "commit" in self.extra:
+            sha = self.extra.get("commit")
+            pushed = ", pushed" if self.extra.get("pushed") else ""
+            print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
         rows = self.by_source()
         if rows:
             statuses = sorted({s for r in rows.values() for s in r})

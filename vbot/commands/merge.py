@@ -18,6 +18,7 @@ from vbot import jsonio, schema, versions
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
+from vbot.names import contained
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
 
@@ -87,6 +88,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                 rel = path.relative_to(ws.path).as_posix()
                 name = path.name[: -len(".json")]
                 try:
+                    contained(ws.path, rel)  # never read through a symlink (it may point outside)
                     doc: Any = jsonio.load(path, rel)
                 except VbotError as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
@@ -106,7 +108,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                     continue
                 try:
                     did = _merge_one(repo, name, doc["new_version"])
-                except NodeDocError as exc:
+                except (NodeDocError, VbotError, OSError) as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
                     continue
                 changed += did

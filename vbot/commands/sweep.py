@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vbot import schema
@@ -19,6 +20,7 @@ from vbot.http import HttpClient
 from vbot.jsonio import write_if_changed
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
+from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
 from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
@@ -35,6 +37,7 @@ class SweepOptions:
     config: Path | None = None
     progress: bool = True
     env: Mapping[str, str] | None = None  # default: the process environment
+    deadline: float | None = None  # seconds from the start; then pending nodes are transient
     # -- scaling out (issue 6) --
     executor: ExecutorSpec = ExecutorSpec()
     shard: Shard | None = None
@@ -45,7 +48,14 @@ def make_http(config: Config, workers: int) -> HttpClient:
     for cls in REGISTRY.values():
         for org, headers in cls.credentials(config).items():
             credentials.setdefault(org, {}).update(headers)
-    return HttpClient(config.http, credentials, pool_size=max(4, workers))
+    # each source's API base is its own rate-limit scope (a pause for one never stalls another)
+    scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
+    return HttpClient(config.http, credentials, pool_size=max(4, workers), scopes=scopes)
+
+
+def deadline_at(deadline: float | None) -> float | None:
+    """A ``time.monotonic()`` deadline as wall-clock time, which means the same on any host."""
+    return None if deadline is None else time.time() + (deadline - time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -54,9 +64,13 @@ class CheckerFactory:
 
     config: Config
     workers: int
+    deadline_wall: float | None = None  # the sweep deadline as time.time()
 
     def __call__(self) -> Checker:
-        return Checker(Context(config=self.config, http=make_http(self.config, self.workers)))
+        http = make_http(self.config, self.workers)
+        if self.deadline_wall is not None:
+            http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
+        return Checker(Context(config=self.config, http=http))
 
 
 def select(repo: DataRepo, wanted: tuple[str, ...] | None,
@@ -77,31 +91,48 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
     if shard is not None:  # --shard I/N: this job's part of the graph only
         names = [n for n in names if shard.owns(n)]
     infos = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a node listed twice is checked (and reported) once
         try:
             attrs = repo.node_attrs(name)
-        except NodeDocError as exc:
+            why = skip_reason(attrs)
+            info = None if why else node_info(name, attrs)
+        except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
             continue
-        why = skip_reason(attrs)
-        if why:
+        except Exception as exc:  # a hostile document affects only its node
+            report.add(Outcome(name, INVALID, reason=f"unreadable node document: "
+                               f"{type(exc).__name__}: {exc}"), "skipped")
+            continue
+        if info is None:
             report.add(Outcome(name, SKIPPED, reason=why), "skipped")
             continue
-        infos.append(node_info(name, attrs))
+        infos.append(info)
     return infos
 
 
-def record(repo: DataRepo, outcome: Outcome) -> str:
-    """Apply the error policy and write the node's versions file if its content changed."""
+def record(repo: DataRepo, outcome: Outcome) -> tuple[Outcome, str]:
+    """Apply the error policy and write the node's versions file if its content changed.
+
+    A transient failure keeps an earlier valid file untouched; with no earlier file it is
+    written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
+    safely becomes ``invalid``) and what happened to the file.
+    """
     doc = outcome.document()
     if doc is None:
-        return "skipped"
-    if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
-        return "kept"
-    problems = schema.problems("versions", doc)
-    if problems:
-        doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"}
-    return "written" if write_if_changed(repo.versions_path(outcome.node), doc) else "unchanged"
+        return outcome, "skipped"
+    try:
+        if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
+            return outcome, "kept"
+        if "bad" in doc:
+            doc = {"bad": doc["bad"][:2000]}
+        problems = schema.problems("versions", doc)
+        if problems:
+            doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
+        written = write_if_changed(repo.versions_path(outcome.node), doc)
+    except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
+        reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
+        return Outcome(outcome.node, INVALID, reason=reason), "skipped"
+    return outcome, "written" if written else "unchanged"
 
 
 def commit_message(report: RunReport) -> str:
@@ -115,6 +146,9 @@ def commit_message(report: RunReport) -> str:
 
 
 def sweep(opts: SweepOptions) -> RunReport:
+    """Clone/update, check, record, commit once, push (see docs/failure-behaviour.md)."""
+    started = time.monotonic()
+    deadline = None if opts.deadline is None else started + opts.deadline
     report = RunReport("sweep", new_run_id("sweep"))
     out = sys.stderr
     with ExitStack() as stack:
@@ -125,17 +159,26 @@ def sweep(opts: SweepOptions) -> RunReport:
             config = load_config(ws.path, opts.config, opts.env)
             infos = select(repo, opts.nodes, report, opts.shard)
         http = make_http(config, opts.workers)
+        http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
         # thread: checker.check runs here; process/dask: each worker builds its own from a recipe
-        runner = Runner(opts.executor, Recipe(report.run_id, CheckerFactory(config, opts.workers)),
-                        opts.workers)
+        factory = CheckerFactory(config, opts.workers, deadline_at(deadline))
+        runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
+        secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
-            for outcome in runner.run(infos, checker.check):
-                report.add(outcome, record(repo, outcome))
+            for outcome in runner.run(infos, checker.check, deadline=deadline):
+                if outcome.reason:  # reasons go to files, reports and logs: never a secret,
+                    # and always text that can be written (no lone surrogates from hostile data)
+                    text = redact(outcome.reason, secrets)
+                    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+                    outcome = replace(outcome, reason=text)
+                report.add(*record(repo, outcome))
                 progress.advance()
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
+        if deadline is not None:
+            report.extra["deadline_reached"] = time.monotonic() >= deadline
         if opts.executor.kind != "thread" or opts.shard:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
