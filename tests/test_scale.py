@@ -374,3 +374,33 @@ def test_process_pool_deadline_returns_every_node() -> None:
     late = [o for o in outcomes if o.status == TRANSIENT]
     assert late and all("deadline" in (o.reason or "") for o in late)
     assert all(o.status in (FOUND, TRANSIENT) for o in outcomes)
+
+
+def test_bundled_data_gives_identical_results_with_every_executor(tmp_path) -> None:
+    """All of the real sources (CRAN, ROS, crates, git tags, raw URLs...) run in workers too."""
+    import importlib.util
+    import shutil
+
+    from vbot.fakeupstream import FakeUpstream
+    from vbot.paths import resource_dir
+
+    data = resource_dir("data")
+    tree = tmp_path / "tree"
+    shutil.copytree(data / "repo", tree)
+    world = json.loads((data / "world.json").read_text("utf-8"))
+    kinds = executors.KINDS if importlib.util.find_spec("distributed") else ("thread", "process")
+    results = {}
+    with FakeUpstream(world) as fake:
+        for kind in kinds:
+            remote = _remote(tree, tmp_path / kind)
+            spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "thread" else 4)
+            report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / f"w-{kind}",
+                                        workers=4, progress=False, env=fake.env(),
+                                        executor=spec))
+            outcomes = {n: (o.status, o.source, o.version) for n, o in report.outcomes.items()}
+            results[kind] = (versions_tree(remote), outcomes)
+    reference = results["thread"]
+    assert sum(1 for s, _, _ in reference[1].values() if s == FOUND) >= 30
+    for kind, got in results.items():
+        assert got[1] == reference[1], kind
+        assert got[0] == reference[0], kind
