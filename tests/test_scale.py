@@ -404,3 +404,26 @@ def test_bundled_data_gives_identical_results_with_every_executor(tmp_path) -> N
     for kind, got in results.items():
         assert got[1] == reference[1], kind
         assert got[0] == reference[0], kind
+
+
+def test_sweep_deadline_with_the_process_executor(tmp_path, make_remote, fake, monkeypatch) -> None:
+    """--deadline holds for workers too: late chunks come back transient, the sweep commits."""
+    import time
+
+    from vbot.commands.sweep import CheckerFactory, deadline_at
+
+    nodes, world, _ = scale_world(60, latency_ms=400)
+    fake.set_world(world)
+    point_env_at(fake, monkeypatch)
+    remote = make_remote(make_scale_tree(tmp_path / "tree", nodes))
+    start = time.monotonic()
+    report = _sweep(remote, tmp_path / "w", workers=1, deadline=4.0,
+                    executor=ExecutorSpec("process", processes=1, chunk_size=2))
+    assert time.monotonic() - start < 4.0 + 15.0
+    assert report.extra["deadline_reached"] is True
+    statuses = [o.status for o in report.outcomes.values()]
+    assert len(statuses) == 60 and statuses.count(TRANSIENT) >= 10
+    assert len(remote.commits()) == 2  # what was checked (and the transient files) is pushed
+    # the recipe carries the deadline as wall-clock time; a worker turns it back into its clock
+    checker = CheckerFactory(load_config(None, None, {}), 2, deadline_at(time.monotonic() + 30))()
+    assert 29 < checker.ctx.http._deadline - time.monotonic() <= 30.5
