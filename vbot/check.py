@@ -69,6 +69,7 @@ class Checker:
     """Holds one instance of every source for a sweep and checks nodes with them."""
 
     def __init__(self, ctx: Context, registry: Any = REGISTRY) -> None:
+        self.ctx = ctx
         self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
         self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
 

@@ -55,7 +55,8 @@ class HttpSettings:
 @dataclass(frozen=True)
 class Config:
     sources: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # repr=False: the environment holds tokens, and reprs end up in logs (dask's among them)
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     http: HttpSettings = field(default_factory=HttpSettings)
 
     def source_url(self, source: str, env_names: tuple[str, ...],
@@ -76,6 +77,22 @@ class Config:
     @property
     def github_token(self) -> str | None:
         return self.env.get("GITHUB_TOKEN") or None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle for process and dask workers, carrying only the variables vbot reads."""
+        env = {k: v for k, v in self.env.items() if _shipped_env(k)}
+        sources = {k: dict(v) for k, v in self.sources.items()}
+        return (_unpickle_config, (sources, env, self.http))
+
+
+def _shipped_env(name: str) -> bool:
+    """The environment a pickled Config carries: ``VBOT_*`` and ``*_TOKEN`` variables only."""
+    return name.startswith("VBOT_") or name.endswith("_TOKEN")
+
+
+def _unpickle_config(sources: dict[str, dict[str, Any]], env: dict[str, str],
+                     http: HttpSettings) -> Config:
+    return Config(sources=MappingProxyType(sources), env=MappingProxyType(env), http=http)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -1,20 +1,44 @@
 """Running node checks in parallel; results stream back to the single coordinating writer.
 
-The workers are daemon threads, so a check stuck past the sweep deadline can be abandoned: the
-sweep reports it as a transient failure, commits what it has and the process can still exit.
+Three executors, one contract: the caller iterates outcomes as they complete and alone writes
+files and commits. ``thread`` checks in this process (``run_threads``). ``process`` (a local
+process pool) and ``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each
+worker process builds its own checker (HTTP client, sources) from a picklable recipe, once per
+sweep, and sends back only outcomes. A chunk whose worker dies is retried elsewhere; a chunk that
+cannot be finished at all comes back as ``transient`` outcomes, so every node still gets one.
+
+The thread workers are daemon threads, so a check stuck past the sweep deadline can be abandoned:
+the sweep reports it as a transient failure, commits what it has and the process can still exit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
+import math
+import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import as_completed as futures_completed
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from vbot.check import BAD, TRANSIENT, Outcome
-from vbot.errors import UpstreamError
+from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
 
+KINDS = ("thread", "process", "dask")
+DASK_EXTRA = "pip install 'vbot[dask]'"
+MAX_CHUNK = 64
+CHUNKS_PER_SLOT = 4
+CHUNK_RETRIES = 3
+CHUNK_DEADLINE_REASON = "sweep deadline reached before the chunk came back"
 DEADLINE_REASON = "sweep deadline reached before the check finished"
 
 
@@ -116,3 +140,228 @@ def run_threads(
             except queue.Full:
                 break
 
+
+# -- the worker side -------------------------------------------------------------------------
+
+
+class NodeChecker(Protocol):
+    """What a recipe builds: ``vbot.check.Checker`` (``check`` plus its context's HTTP client)."""
+
+    def check(self, node: NodeInfo) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Picklable instructions to build a checker in a worker process.
+
+    ``key`` is unique per sweep: equal keys share one checker per process (HTTP pools and the
+    per-sweep cache survive from chunk to chunk); ``build`` must be a picklable callable.
+    """
+
+    key: str
+    build: Callable[[], NodeChecker] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    outcomes: tuple[Outcome, ...]
+    worker: str  # host:pid of the process that checked the chunk
+    requests: int  # HTTP requests made so far by that process's checker for this sweep
+
+
+@functools.lru_cache(maxsize=2)
+def _checker_for(recipe: Recipe) -> NodeChecker:
+    """One checker per process and sweep (the memo is keyed by the sweep's key)."""
+    return recipe.build()
+
+
+def _requests_of(checker: Any) -> int:
+    ctx = getattr(checker, "ctx", None)
+    return int(getattr(getattr(ctx, "http", None), "requests_made", 0))
+
+
+def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], threads: int) -> ChunkResult:
+    """Worker-side task: check a chunk of nodes with ``threads`` threads, return the outcomes."""
+    checker = _checker_for(recipe)
+    outcomes = tuple(run_threads(infos, checker.check, max(1, min(threads, len(infos)))))
+    return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker))
+
+
+# -- the coordinator side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """``--executor``, ``--scheduler``, ``--processes`` and ``--chunk-size`` of a sweep."""
+
+    kind: str = "thread"
+    scheduler: str | None = None  # dask: address of an existing scheduler
+    processes: int | None = None  # process pool size / LocalCluster workers (default: CPUs)
+    chunk_size: int | None = None  # nodes per task (default: sized from the slot count)
+    connect_timeout: float = 20.0  # dask: seconds to reach the scheduler and see a worker
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise VbotError(f"--executor {self.kind}: choose one of {', '.join(KINDS)}")
+        if self.scheduler and self.kind != "dask":
+            raise VbotError("--scheduler needs --executor dask")
+
+
+def chunks(infos: Sequence[NodeInfo], size: int) -> list[tuple[NodeInfo, ...]]:
+    return [tuple(infos[i:i + size]) for i in range(0, len(infos), size)]
+
+
+def chunk_size(total: int, slots: int, explicit: int | None = None) -> int:
+    """Nodes per task: several tasks per slot so the load evens out, at most ``MAX_CHUNK``."""
+    if explicit:
+        return explicit
+    return max(1, min(MAX_CHUNK, math.ceil(total / (max(1, slots) * CHUNKS_PER_SLOT))))
+
+
+def _lost(chunk: Sequence[NodeInfo], exc: BaseException) -> list[Outcome]:
+    reason = f"executor: chunk not checked ({type(exc).__name__}: {exc})"[:300]
+    return [Outcome(info.name, TRANSIENT, source="vbot", reason=reason) for info in chunk]
+
+
+class Runner:
+    """Runs the checks of one sweep on the chosen executor; ``run`` yields outcomes."""
+
+    def __init__(self, spec: ExecutorSpec, recipe: Recipe, workers: int) -> None:
+        self.spec = spec
+        self.recipe = recipe
+        self.workers = workers
+        self._requests: dict[str, int] = {}
+        self.chunks = 0
+        self.failed_chunks = 0
+        self._deadline: float | None = None
+
+    @property
+    def requests_made(self) -> int:
+        return sum(self._requests.values())
+
+    def run(self, infos: Sequence[NodeInfo],
+            local_check: Callable[[NodeInfo], Outcome] | None = None,
+            deadline: float | None = None) -> Iterator[Outcome]:
+        """Outcomes as they complete, one per node.
+
+        ``local_check``: what the thread executor runs (default: a checker from the recipe;
+        its requests are then not counted here). ``deadline``: a ``time.monotonic()`` value;
+        process and dask cancel the chunks not back by then and yield their nodes as
+        transient (each worker's HTTP client has the same deadline, see the recipe); thread
+        hands it to ``run_threads``.
+        """
+        if self.spec.kind == "thread":
+            check = local_check or self.recipe.build().check
+            return run_threads(infos, check, self.workers, deadline=deadline)
+        self._deadline = deadline
+        if self.spec.kind == "process":
+            return self._run_processes(infos)
+        return self._run_dask(infos)
+
+    def _timeout(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def _collect(self, result: ChunkResult) -> tuple[Outcome, ...]:
+        self.chunks += 1
+        self._requests[result.worker] = max(self._requests.get(result.worker, 0), result.requests)
+        return result.outcomes
+
+    def _run_processes(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:
+        if not infos:
+            return
+        import multiprocessing
+
+        procs = self.spec.processes or os.cpu_count() or 1
+        size = chunk_size(len(infos), procs, self.spec.chunk_size)
+        # spawn, not fork: the coordinator has threads (HTTP pools, git) that fork would copy
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx)
+        try:
+            futures = {pool.submit(check_chunk, self.recipe, chunk, self.workers): chunk
+                       for chunk in chunks(infos, size)}
+            waiting = set(futures)
+            try:
+                for future in futures_completed(futures, timeout=self._timeout()):
+                    waiting.discard(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a crashed worker (BrokenProcessPool) or a bug
+                        self.failed_chunks += 1
+                        yield from _lost(futures[future], exc)
+                        continue
+                    yield from self._collect(result)
+            except FuturesTimeout:
+                for future in waiting:
+                    future.cancel()
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
+        finally:  # on an interrupt, chunks not yet started are dropped, not waited for
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run_dask(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:
+        if not infos:
+            return
+        distributed = import_distributed()
+        with dask_client(self.spec, distributed) as client:
+            slots = sum(client.nthreads().values()) or 1
+            size = chunk_size(len(infos), slots, self.spec.chunk_size)
+            futures = {}
+            for number, chunk in enumerate(chunks(infos, size)):
+                future = client.submit(check_chunk, self.recipe, chunk, self.workers,
+                                       key=f"vbot-chunk-{self.recipe.key}-{number}",
+                                       retries=CHUNK_RETRIES, pure=False)
+                futures[future] = chunk
+            waiting = set(futures)
+            try:
+                for future in distributed.as_completed(list(futures), loop=client.loop,
+                                                       timeout=self._timeout()):
+                    waiting.discard(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # KilledWorker after too many lost workers, a bug
+                        self.failed_chunks += 1
+                        yield from _lost(futures[future], exc)
+                        continue
+                    finally:
+                        future.release()
+                    yield from self._collect(result)
+            except (TimeoutError, distributed.TimeoutError):
+                client.cancel(list(waiting))
+                for future in waiting:
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
+
+
+def import_distributed() -> Any:
+    """The ``distributed`` module, or a VbotError naming the extra that provides it."""
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError as exc:
+        raise VbotError(f"--executor dask needs dask and distributed ({exc.name or exc} "
+                        f"is missing): {DASK_EXTRA}") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(spec: ExecutorSpec, distributed: Any) -> Iterator[Any]:
+    """A client of the scheduler at ``spec.scheduler``, or of a LocalCluster started here."""
+    if spec.scheduler:
+        try:
+            client = distributed.Client(spec.scheduler, timeout=f"{spec.connect_timeout}s",
+                                        set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise VbotError(f"cannot connect to the dask scheduler at {spec.scheduler}: "
+                            f"{exc}") from None
+        with client:
+            if not client.nthreads():
+                try:
+                    client.wait_for_workers(1, timeout=spec.connect_timeout)
+                except (OSError, TimeoutError):
+                    raise VbotError(f"the dask scheduler at {spec.scheduler} has no workers "
+                                    f"(waited {spec.connect_timeout:g}s)") from None
+            yield client
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=spec.processes or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, distributed.Client(cluster, set_as_default=False) as client:
+        yield client

@@ -12,6 +12,9 @@ from pathlib import Path
 from vbot import __version__
 from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
+from vbot.shard import Shard, parse_shard
+
+KINDS = ("thread", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
 
 
 def _nodes(text: str) -> tuple[str, ...]:
@@ -30,6 +33,31 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except VbotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_scale_args(p: argparse.ArgumentParser) -> None:
+    """``sweep`` options to spread the checks over processes, a Dask cluster or CI jobs."""
+    g = p.add_argument_group("scaling out")
+    g.add_argument("--executor", choices=KINDS, default="thread",
+                   help="where checks run: threads here (default), a local process pool, "
+                   "or a Dask cluster")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask: an existing scheduler, e.g. tcp://scheduler.example:8786 "
+                   "(default: start a LocalCluster)")
+    g.add_argument("--processes", type=_positive, metavar="N",
+                   help="process pool size / LocalCluster workers (default: CPU count)")
+    g.add_argument("--chunk-size", type=_positive, metavar="N",
+                   help="nodes per task sent to a worker (default: automatic, at most 64)")
+    g.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="check only the nodes with sha1(name) %% N == I (0 <= I < N), "
+                   "for N parallel CI jobs")
 
 
 def _add_repo_args(p: argparse.ArgumentParser) -> None:
@@ -53,12 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Clone or update REPO, check every eligible node against its "
                        "upstream in parallel, write versions/<node>.json, commit once and push.")
     _add_repo_args(p)
-    p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
+    p.add_argument("--workers", type=_positive, default=16,
+                   help="parallel checks (per worker process with --executor process/dask; "
+                   "default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
     p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
                    help="stop checking after SECONDS: nodes not checked by then are reported as "
                    "transient failures and the results so far are committed and pushed")
+    _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
                        description="Pull REPO, validate every versions file and set new_version "
@@ -151,11 +182,14 @@ def _run_maintainer(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from vbot.commands.sweep import SweepOptions, sweep
+        from vbot.executors import ExecutorSpec
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
             push=args.push, report=args.report, config=args.config, progress=not args.quiet,
-            deadline=args.deadline))
+            deadline=args.deadline,
+            executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
+            shard=args.shard))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":

@@ -14,7 +14,7 @@ from vbot.check import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
 from vbot.config import Config, load_config
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.executors import run_threads
+from vbot.executors import ExecutorSpec, Recipe, Runner
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.jsonio import write_if_changed
@@ -22,6 +22,7 @@ from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
 from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
+from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
 
 
@@ -37,6 +38,9 @@ class SweepOptions:
     progress: bool = True
     env: Mapping[str, str] | None = None  # default: the process environment
     deadline: float | None = None  # seconds from the start; then pending nodes are transient
+    # -- scaling out (issue 6) --
+    executor: ExecutorSpec = ExecutorSpec()
+    shard: Shard | None = None
 
 
 def make_http(config: Config, workers: int) -> HttpClient:
@@ -49,10 +53,32 @@ def make_http(config: Config, workers: int) -> HttpClient:
     return HttpClient(config.http, credentials, pool_size=max(4, workers), scopes=scopes)
 
 
+def deadline_at(deadline: float | None) -> float | None:
+    """A ``time.monotonic()`` deadline as wall-clock time, which means the same on any host."""
+    return None if deadline is None else time.time() + (deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class CheckerFactory:
+    """Picklable recipe of a sweep's checker: process and dask workers each build their own."""
+
+    config: Config
+    workers: int
+    deadline_wall: float | None = None  # the sweep deadline as time.time()
+
+    def __call__(self) -> Checker:
+        http = make_http(self.config, self.workers)
+        if self.deadline_wall is not None:
+            http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
+        return Checker(Context(config=self.config, http=http))
+
+
 def select(repo: DataRepo, wanted: tuple[str, ...] | None,
-           report: RunReport) -> list[NodeInfo]:
+           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
     """Node infos to check; skipped, unsafe and broken nodes go straight to the report."""
     names, unsafe = repo.safe_names()
+    if shard is not None:  # each unsafe name is reported by one shard only
+        unsafe = {k: v for k, v in unsafe.items() if shard.owns(k)}
     for shown, reason in unsafe.items():
         report.add(Outcome(shown, INVALID, reason=reason), "skipped")
     if wanted is not None:
@@ -62,6 +88,8 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
             raise VbotError(f"--nodes: not in graph.json: {', '.join(missing[:10])}")
         chosen = set(wanted)
         names = [n for n in names if n in chosen]
+    if shard is not None:  # --shard I/N: this job's part of the graph only
+        names = [n for n in names if shard.owns(n)]
     infos = []
     for name in dict.fromkeys(names):  # a node listed twice is checked (and reported) once
         try:
@@ -129,14 +157,17 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
-            infos = select(repo, opts.nodes, report)
+            infos = select(repo, opts.nodes, report, opts.shard)
         http = make_http(config, opts.workers)
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
+        # thread: checker.check runs here; process/dask: each worker builds its own from a recipe
+        factory = CheckerFactory(config, opts.workers, deadline_at(deadline))
+        runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
-            for outcome in run_threads(infos, checker.check, opts.workers, deadline=deadline):
+            for outcome in runner.run(infos, checker.check, deadline=deadline):
                 if outcome.reason:  # reasons go to files, reports and logs: never a secret,
                     # and always text that can be written (no lone surrogates from hostile data)
                     text = redact(outcome.reason, secrets)
@@ -145,9 +176,13 @@ def sweep(opts: SweepOptions) -> RunReport:
                 report.add(*record(repo, outcome))
                 progress.advance()
         progress.close()
-        report.extra["requests"] = http.requests_made
+        report.extra["requests"] = http.requests_made + runner.requests_made
         if deadline is not None:
             report.extra["deadline_reached"] = time.monotonic() >= deadline
+        if opts.executor.kind != "thread" or opts.shard:
+            report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
+                                        "failed_chunks": runner.failed_chunks,
+                                        "shard": str(opts.shard) if opts.shard else None}
         with report.phase("commit"):
             sha = ws.commit(["versions"], commit_message(report))
         report.extra["commit"] = sha
