@@ -51,7 +51,7 @@ def test_installed_demo_runs_from_any_directory(wheel: Path, tmp_path: Path) -> 
     parents = [p for p in sys.path if p.endswith("site-packages")]
     Path(own, "_test_deps.pth").write_text("\n".join(parents) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q",
-                    "--no-deps", str(wheel)], check=True)
+                    "--no-deps", "--ignore-installed", str(wheel)], check=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run([str(py), "-c", "import vbot; print(vbot.__file__)"], cwd=elsewhere,
