@@ -25,6 +25,7 @@ import requests
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
+from vbot.httpcache import HttpCache
 
 MAX_REDIRECTS = 5
 USER_AGENT = "vbot/0.1 (+version bot for package graphs)"
@@ -62,8 +63,10 @@ class HttpClient:
         settings: HttpSettings,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
         pool_size: int = 16,
+        cache: HttpCache | None = None,
     ) -> None:
         self.settings = settings
+        self.cache = cache  # conditional requests + same-URL dedup (vbot/httpcache.py)
         # credentials belong to a base URL (scheme, host, port and path prefix), nothing else
         self._credentials = [(k.rstrip("/") + "/", dict(v)) for k, v in (credentials or {}).items()]
         self._pool_size = pool_size
@@ -190,7 +193,19 @@ class HttpClient:
 
     def get(self, url: str, headers: Mapping[str, str] | None = None,
             ok: tuple[int, ...] = (200,)) -> Response:
+        if self.cache is not None:
+            return self._cached_get(url, dict(headers or {}), ok)
         return self.request("GET", url, headers, ok)
+
+    # -- httpcache hook (vbot/httpcache.py): the only cache-aware code in this module --------
+    def _cached_get(self, url: str, headers: dict[str, str], ok: tuple[int, ...]) -> Response:
+        assert self.cache is not None
+        got = self.cache.get(url, headers, lambda extra: self.request(
+            "GET", url, {**headers, **extra}, (*ok, 304) if extra else ok))
+        if got.status not in ok:
+            raise UpstreamError(f"HTTP {got.status} from {url}")
+        return Response(url=got.url, status=got.status, headers=got.headers, body=got.body)
+    # -- end of httpcache hook -----------------------------------------------------------------
 
     def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
         return self.get(url, headers).json()

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="persistent HTTP cache for conditional requests (default: $VBOT_CACHE_DIR "
+                   "or 'http' under the user cache dir; keep it between CI runs)")
+    p.add_argument("--no-cache", dest="http_cache", action="store_false",
+                   help="no persistent HTTP cache: every request is unconditional")
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
                        description="Pull REPO, validate every versions file and set new_version "
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
-            push=args.push, report=args.report, config=args.config, progress=not args.quiet))
+            push=args.push, report=args.report, config=args.config, progress=not args.quiet,
+            cache_dir=args.cache_dir, http_cache=args.http_cache))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":

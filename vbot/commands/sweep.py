@@ -16,6 +16,7 @@ from vbot.errors import VbotError
 from vbot.executors import run_threads
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
+from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import write_if_changed
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
@@ -34,14 +35,16 @@ class SweepOptions:
     config: Path | None = None
     progress: bool = True
     env: Mapping[str, str] | None = None  # default: the process environment
+    cache_dir: Path | None = None  # persistent HTTP cache (default: httpcache.default_cache_dir)
+    http_cache: bool = True
 
 
-def make_http(config: Config, workers: int) -> HttpClient:
+def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> HttpClient:
     credentials: dict[str, dict[str, str]] = {}
     for cls in REGISTRY.values():
         for org, headers in cls.credentials(config).items():
             credentials.setdefault(org, {}).update(headers)
-    return HttpClient(config.http, credentials, pool_size=max(4, workers))
+    return HttpClient(config.http, credentials, pool_size=max(4, workers), cache=cache)
 
 
 def select(repo: DataRepo, wanted: tuple[str, ...] | None,
@@ -105,7 +108,9 @@ def sweep(opts: SweepOptions) -> RunReport:
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
             infos = select(repo, opts.nodes, report)
-        http = make_http(config, opts.workers)
+        cache_dir = opts.cache_dir or default_cache_dir(opts.env)
+        cache = HttpCache(cache_dir) if opts.http_cache else None
+        http = make_http(config, opts.workers, cache)
         checker = Checker(Context(config=config, http=http))
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
@@ -114,6 +119,8 @@ def sweep(opts: SweepOptions) -> RunReport:
                 progress.advance()
         progress.close()
         report.extra["requests"] = http.requests_made
+        if cache is not None:
+            report.extra["http_cache"] = cache.stats()
         with report.phase("commit"):
             sha = ws.commit(["versions"], commit_message(report))
         report.extra["commit"] = sha
