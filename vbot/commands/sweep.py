@@ -85,7 +85,8 @@ def record(repo: DataRepo, outcome: Outcome) -> str:
     problems = schema.problems("versions", doc)
     if problems:
         doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"}
-    return "written" if write_if_changed(repo.versions_path(outcome.node), doc) else "unchanged"
+    path = repo.versions_path(outcome.node)
+    return "written" if write_if_changed(path, doc, fsync=False) else "unchanged"  # git is durable
 
 
 def commit_message(report: RunReport) -> str:
@@ -115,7 +116,8 @@ def sweep(opts: SweepOptions) -> RunReport:
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
             for outcome in run_threads(infos, checker.check, opts.workers):
-                report.add(outcome, record(repo, outcome))
+                with report.phase("write", cpu=False):
+                    report.add(outcome, record(repo, outcome))
                 progress.advance()
         progress.close()
         report.extra["requests"] = http.requests_made
