@@ -26,6 +26,7 @@ import requests
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.httpcache import HttpCache
+from vbot.transport import Transport
 
 MAX_REDIRECTS = 5
 USER_AGENT = "vbot/0.1 (+version bot for package graphs)"
@@ -76,18 +77,12 @@ class HttpClient:
         self.requests_made = 0
 
     # -- plumbing ------------------------------------------------------------------------
-    def _session(self) -> requests.Session:
+    def _session(self) -> Transport:
+        # a lean http.client transport in place of requests.Session: same call, same
+        # exceptions, a fifth of the CPU per request (vbot/transport.py, benchmarks/RESULTS.md)
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=self._pool_size, pool_maxsize=self._pool_size, max_retries=0
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
-            session.trust_env = False
-            self._local.session = session
+            session = self._local.session = Transport({"User-Agent": USER_AGENT})
         return session
 
     def _host_limit(self, url: str) -> threading.BoundedSemaphore:
@@ -134,7 +129,7 @@ class HttpClient:
             return Response(url=current, status=resp.status_code, headers=resp.headers, body=body)
         raise UpstreamError(f"too many redirects from {url}")
 
-    def _read_capped(self, resp: requests.Response, url: str) -> bytes:
+    def _read_capped(self, resp: Any, url: str) -> bytes:
         cap = self.settings.max_body_bytes
         chunks: list[bytes] = []
         size = 0

@@ -79,6 +79,9 @@ ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "file
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes: without TCP_NODELAY, Nagle + delayed ACK add
+    # ~40 ms to every keep-alive answer, which swamps the configured latency
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
