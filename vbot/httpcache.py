@@ -125,8 +125,11 @@ class HttpCache:
                 "last_modified": headers.get("Last-Modified"),
                 "content_type": headers.get("Content-Type"), "length": len(body)}
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -20,8 +21,33 @@ def validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
+# Fast paths for the small per-node documents (checked once per node per sweep/merge, where
+# jsonschema costs ~0.5 ms each): they accept only documents the schema accepts; anything else
+# goes to jsonschema, which decides and explains.
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
+
+
+def _version_ok(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 200 and bool(_VERSION.fullmatch(value))
+
+
+def _versions_ok(doc: Any) -> bool:
+    if not isinstance(doc, dict) or len(doc) != 1:
+        return False
+    if "new_version" in doc:
+        return doc["new_version"] is None or _version_ok(doc["new_version"])
+    bad = doc.get("bad")
+    return isinstance(bad, str) and bad.startswith("Upstream: ") and len(bad) <= 2000
+
+
+_FAST = {"versions": _versions_ok, "new_version": _version_ok}
+
+
 def problems(name: str, doc: Any) -> list[str]:
     """Every schema violation of ``doc`` as a short message (empty when valid)."""
+    fast = _FAST.get(name)
+    if fast is not None and fast(doc):
+        return []
     errors = sorted(validator(name).iter_errors(doc), key=lambda e: list(e.absolute_path))
     out = []
     for err in errors:
@@ -31,4 +57,7 @@ def problems(name: str, doc: Any) -> list[str]:
 
 
 def is_valid(name: str, doc: Any) -> bool:
+    fast = _FAST.get(name)
+    if fast is not None and fast(doc):
+        return True
     return validator(name).is_valid(doc)
