@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def profile_summary(path: Path, top: int = 15) -> str:
+def profile_summary(path: Path, top: int = 25) -> str:
     """Top frames of a py-spy raw (collapsed stacks) file, by self and by total samples."""
     own: dict[str, int] = {}
     total: dict[str, int] = {}

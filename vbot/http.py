@@ -99,7 +99,8 @@ class HttpClient:
                 return new + url[len(old) :]
         return url
 
-    def _once(self, method: str, url: str, headers: dict[str, str]) -> Response:
+    def _once(self, method: str, url: str, headers: dict[str, str],
+              body: bytes | None = None) -> Response:
         """One request (following redirects by hand), no retries."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -117,7 +118,7 @@ class HttpClient:
                     self.requests_made += 1
                 resp = self._session().request(
                     method, target, headers=sent, timeout=timeout, stream=True,
-                    allow_redirects=False,
+                    allow_redirects=False, data=body,
                 )
                 try:
                     if resp.is_redirect and resp.headers.get("Location"):
@@ -156,6 +157,7 @@ class HttpClient:
         url: str,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
+        body: bytes | None = None,
     ) -> Response:
         """Send with retries; return a response whose status is in ``ok``.
 
@@ -169,7 +171,7 @@ class HttpClient:
             if attempt:
                 time.sleep(self._delay(attempt - 1, last))
             try:
-                last = self._once(method, url, hdrs)
+                last = self._once(method, url, hdrs, body)
             except requests.Timeout:
                 last, problem = None, "timed out"
                 continue

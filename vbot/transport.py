@@ -37,6 +37,11 @@ def _ssl_context() -> ssl.SSLContext:
         return ssl.create_default_context()
 
 
+def _is_query(url: str) -> bool:
+    """GraphQL queries are POSTs without side effects: safe to resend on a stale connection."""
+    return urlsplit(url).path.endswith("/graphql")
+
+
 class TransportResponse:
     """The parts of ``requests.Response`` that ``vbot/http.py`` uses, streaming."""
 
@@ -132,7 +137,7 @@ class Transport:
 
     def request(self, method: str, url: str, headers: Mapping[str, str] | None = None,
                 timeout: tuple[float, float] | float = 30.0, stream: bool = True,
-                allow_redirects: bool = False) -> TransportResponse:
+                allow_redirects: bool = False, data: bytes | None = None) -> TransportResponse:
         """Send one request; never follows redirects (``vbot/http.py`` does, by hand)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -157,7 +162,7 @@ class Transport:
                 conn.drop()
                 raise requests.ConnectionError(f"cannot connect: {type(exc).__name__}") from None
             try:
-                client.request(method, target, headers=sent)
+                client.request(method, target, body=data, headers=sent)
                 raw = client.getresponse()
             except TimeoutError:
                 conn.drop()
@@ -167,7 +172,8 @@ class Transport:
                 raise requests.exceptions.InvalidURL(str(exc)) from None
             except (OSError, http.client.HTTPException) as exc:
                 conn.drop()
-                if reused and attempt == 0 and method in _IDEMPOTENT:
+                if reused and attempt == 0 and (method in _IDEMPOTENT or data is not None
+                                                and method == "POST" and _is_query(url)):
                     continue  # the server closed the idle connection: once more, fresh
                 raise requests.ConnectionError(type(exc).__name__) from None
             return TransportResponse(raw, conn, method)

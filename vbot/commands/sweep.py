@@ -115,6 +115,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         checker = Checker(Context(config=config, http=http))
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
+            checker.prefetch(infos)
             for outcome in run_threads(infos, checker.check, opts.workers):
                 with report.phase("write", cpu=False):
                     report.add(outcome, record(repo, outcome))

@@ -6,6 +6,7 @@ Routes (one server, one port; each service under its own prefix):
 - ``/github/repos/<o>/<r>/releases/latest|tags`` GitHub REST           (VBOT_GITHUB_API_URL)
 - ``/npm/<name>``                               npm registry           (VBOT_NPM_URL)
 - ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
+- ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
 
 World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vbot.fakeupstream import responses
+from vbot.fakeupstream import graphql, responses
 
 Rendered = responses.Rendered
 NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
@@ -92,6 +93,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._serve(head=False)
+
+    def do_POST(self) -> None:  # GitHub GraphQL only (vbot/fakeupstream/graphql.py)
+        fake = self.server.fake
+        path = urlsplit(self.path).path
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fake.count(path, self.headers)
+        latency = float(fake.world.get("latency_ms", 0)) / 1000.0
+        if latency:
+            time.sleep(latency)
+        fault = fake.take_fault(path)
+        if fault is not None and self._fault(fault):
+            return
+        if path != "/github/graphql":
+            self._send(*NOT_FOUND, {})
+            return
+        self._send(*graphql.render(fake.world, body), {})
 
     def _serve(self, head: bool) -> None:
         fake = self.server.fake
