@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -42,10 +43,30 @@ def sharded_relpath(folder: str, name: str) -> str:
     return "/".join([folder, *shard_parts(name), f"{name}.json"])
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _real_dir(path: str) -> str:
+    """``os.path.realpath`` of a folder, one ``lstat`` per new folder thanks to the cache.
+
+    Folders vbot creates are never symlinks, so a cached answer stays right for a run.
+    """
+    parent, base = os.path.split(path)
+    if not base or parent == path:
+        return os.path.realpath(path)
+    joined = os.path.join(_real_dir(parent), base)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
 def contained(root: Path, relpath: str) -> Path:
     """``root / relpath``, refusing anything that would resolve outside ``root``."""
-    base = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(base, relpath))
+    base = _real_dir(os.path.abspath(root))
+    if ".." in relpath.replace("\\", "/").split("/"):  # resolve links before "..": the slow way
+        target = os.path.realpath(os.path.join(base, relpath))
+        if os.path.commonpath([base, target]) != base or target == base:
+            raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+        return Path(target)
+    folder, leaf = os.path.split(os.path.normpath(os.path.join(base, relpath)))
+    joined = os.path.join(_real_dir(folder), leaf)
+    target = os.path.realpath(joined) if os.path.islink(joined) else joined
     if os.path.commonpath([base, target]) != base or target == base:
         raise VbotError(f"refusing path outside the data repo: {relpath!r}")
     return Path(target)

@@ -40,7 +40,27 @@ def _versions_ok(doc: Any) -> bool:
     return isinstance(bad, str) and bad.startswith("Upstream: ") and len(bad) <= 2000
 
 
-_FAST = {"versions": _versions_ok, "new_version": _version_ok}
+def _graph_ok(doc: Any) -> bool:
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
+        return False
+    if any(k in doc and not isinstance(doc[k], bool) for k in ("directed", "multigraph")):
+        return False
+    if "graph" in doc and not isinstance(doc["graph"], dict):
+        return False
+    for node in doc["nodes"]:
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node["id"]:
+            return False
+        if "payload" in node and not (isinstance(node["payload"], dict)
+                                      and isinstance(node["payload"].get("__lazy_json__"), str)):
+            return False
+    for key in ("links", "edges"):
+        if key in doc and not (isinstance(doc[key], list) and all(
+                isinstance(e, dict) and "source" in e and "target" in e for e in doc[key])):
+            return False
+    return True
+
+
+_FAST = {"versions": _versions_ok, "new_version": _version_ok, "graph": _graph_ok}
 
 
 def problems(name: str, doc: Any) -> list[str]:
