@@ -7,6 +7,7 @@ missing, other keys kept), in inline layout in the node's attributes in ``graph.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from contextlib import ExitStack
@@ -20,7 +21,6 @@ from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
-
 
 @dataclass(frozen=True)
 class MergeOptions:
@@ -43,7 +43,12 @@ def versions_files(root: Path) -> list[Path]:
     folder = root / "versions"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+    found = []
+    for top, dirs, names in os.walk(folder):  # os.walk: several times faster than rglob
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.join(top, n) for n in names
+                  if n.endswith(".json") and not n.startswith(".")]
+    return [Path(p) for p in sorted(found) if os.path.isfile(p)]
 
 
 def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
@@ -55,17 +60,48 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
         raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
         path = repo.doc_path("version_pr_info", name)
-        doc = repo.read_doc("version_pr_info", name) or {}
+        if path.is_file():  # the sharded file; read_doc also looks for a flat one
+            try:
+                doc = jsonio.load(path, f"version_pr_info/{name}.json")
+            except VbotError as exc:
+                raise NodeDocError(str(exc)) from None
+        else:
+            doc = repo.read_doc("version_pr_info", name) or {}
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
         if doc.get("new_version") == value:
             return False
-        return jsonio.write_if_changed(path, {**doc, "new_version": value}, fsync=False)
+        jsonio.atomic_write_text(path, jsonio.dumps({**doc, "new_version": value}), fsync=False)
+        return True
     node = repo._node_entry(name)
     if node.get("new_version") == value:
         return False
     node["new_version"] = value
     return True
+
+
+def _one_file(repo: DataRepo, known: set[str], root: Path, path: Path
+              ) -> tuple[str, str, bool]:
+    """(what happened, the listed entry, whether a file changed) for one versions file."""
+    rel = path.relative_to(root).as_posix()
+    name = path.name[: -len(".json")]
+    try:
+        doc: Any = jsonio.load(path, rel)
+    except VbotError as exc:
+        return "invalid", f"{rel} ({exc})", False
+    found = schema.problems("versions", doc)
+    if found:
+        return "invalid", f"{rel} ({found[0]})", False
+    if name not in known:
+        return "unknown node", rel, False
+    if "bad" in doc:
+        return "bad", rel, False
+    if doc["new_version"] is None:
+        return "null", rel, False
+    try:
+        return "merged", rel, _merge_one(repo, name, doc["new_version"])
+    except NodeDocError as exc:
+        return "invalid", f"{rel} ({exc})", False
 
 
 def merge(opts: MergeOptions) -> MergeResult:
@@ -82,32 +118,12 @@ def merge(opts: MergeOptions) -> MergeResult:
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
         with report.phase("merge"):
+            # serial on purpose: the work is file-system calls, and threads measured no faster
             for path in files:
+                kind, entry, did = _one_file(repo, known, ws.path, path)
                 progress.advance()
-                rel = path.relative_to(ws.path).as_posix()
-                name = path.name[: -len(".json")]
-                try:
-                    doc: Any = jsonio.load(path, rel)
-                except VbotError as exc:
-                    listed["invalid"].append(f"{rel} ({exc})")
-                    continue
-                found = schema.problems("versions", doc)
-                if found:
-                    listed["invalid"].append(f"{rel} ({found[0]})")
-                    continue
-                if name not in known:
-                    listed["unknown node"].append(rel)
-                    continue
-                if "bad" in doc:
-                    listed["bad"].append(rel)
-                    continue
-                if doc["new_version"] is None:
-                    listed["null"].append(rel)
-                    continue
-                try:
-                    did = _merge_one(repo, name, doc["new_version"])
-                except NodeDocError as exc:
-                    listed["invalid"].append(f"{rel} ({exc})")
+                if kind != "merged":
+                    listed[kind].append(entry)
                     continue
                 changed += did
                 unchanged += not did
