@@ -22,6 +22,7 @@ from vbot.gitrepo import Workspace
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
 
+
 @dataclass(frozen=True)
 class MergeOptions:
     remote: str
