@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                                    remote=first["remote"])
                 res["repeat"] = again
                 rows += phase_rows(f"vbot repeat c={conc}", again)
-                merged = run_vbot("merge", first["remote"], run / "merge-work", run,
+                # in the sweep's workspace, as a bot runs merge after sweep
+                merged = run_vbot("merge", first["remote"], first["workdir"], run,
                                   vbot_env(fake, None), [], "merge")
                 res["merge"] = merged
                 rows += phase_rows("vbot merge", merged)
