@@ -8,7 +8,7 @@ also runs a repeat sweep with no upstream change (conditional requests) and ``vb
 Prints a per-phase table (wall, CPU, peak RSS, requests, requests/s), the latency bound N*L/C,
 and vbot/nvchecker ratios.
 
-    python benchmarks/bench_sweep.py                       # 25,000 nodes, 100 ms, 64 workers
+    python benchmarks/bench_sweep.py                       # 25,000 nodes, 100 ms, 128 workers
     python benchmarks/bench_sweep.py -n 2000 -l 50 -c 20,50  # the small comparison
 """
 
@@ -283,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", "--nodes", type=int, default=25000, help="nodes (default 25000)")
     ap.add_argument("-l", "--latency-ms", type=float, default=100.0,
                     help="fake upstream latency per request (default 100)")
-    ap.add_argument("-c", "--concurrency", default="64",
-                    help="comma-separated worker counts; both tools run at each (default 64)")
+    ap.add_argument("-c", "--concurrency", default="128",
+                    help="comma-separated worker counts; both tools run at each (default 128)")
     ap.add_argument("--kinds", default="auto",
                     help="source kinds to generate, comma separated from "
                     f"{','.join(genrepo.MIX)}; 'auto' = those vbot has registered")
@@ -410,7 +410,9 @@ def summary(results: dict[str, Any], expect: dict[str, Any]) -> str:
         lines.append(f"c={conc}: latency bound N*L/c = {n * lat / conc:.1f} s; vbot sweep "
                      f"end to end {v['wall']:.1f} s (load+check {checking:.1f} s), "
                      f"{v['correct']}/{n} correct, {up['requests']} requests, "
-                     f"CPU {1000 * v['cpu'] / max(1, checked):.2f} ms/node, "
+                     f"CPU {1000 * v['cpu'] / max(1, checked):.2f} ms/node "
+                     f"({1000 * rep['cpu'].get('check', 0) / max(1, checked):.2f} in the check "
+                     "phase), "
                      f"peak RSS {v['rss_mb']:.0f} MB")
         if github:
             lines.append(f"  GitHub API calls per 1,000 GitHub nodes: "
