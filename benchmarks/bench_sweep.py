@@ -251,9 +251,10 @@ def phase_rows(label: str, got: dict[str, Any]) -> list[list[str]]:
         if phase not in dur:
             continue
         wall, used = dur[phase], cpu.get(phase)
-        name = {"clone": "clone/update", "load": "load graph",
-                "check": "check upstream + write files",
-                "write": "(write files, summed over workers)"}.get(phase, phase)
+        if phase == "check" and "write" in dur:  # upstream checks, without the file writes
+            wall, used = wall - dur["write"], (used - cpu.get("write", 0)) if used else None
+        name = {"clone": "clone/update", "load": "load graph", "check": "check upstream",
+                "write": "write files"}.get(phase, phase)
         r = reqs if phase == "check" else None
         rows.append([f"{label}: {name}", fmt(wall), fmt(used), fmt(rss.get(phase), 0),
                      str(r) if r is not None else "", fmt(r / wall, 0) if r and wall else ""])

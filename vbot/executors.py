@@ -6,16 +6,14 @@ import itertools
 import queue
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
 
+from vbot.check import Outcome
 from vbot.nodeinfo import NodeInfo
-
-T = TypeVar("T")
 
 
 def run_threads(
-    infos: Sequence[NodeInfo], check: Callable[[NodeInfo], T], workers: int
-) -> Iterator[T]:
+    infos: Sequence[NodeInfo], check: Callable[[NodeInfo], Outcome], workers: int
+) -> Iterator[Outcome]:
     """Check every node on a thread pool, yielding outcomes as they complete.
 
     At most ``2 * workers`` checks are in flight, so memory does not grow with the node count.
@@ -24,7 +22,7 @@ def run_threads(
     O(workers) per completion).
     """
     pending = iter(infos)
-    finished: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vbot-check") as pool:
         running = 0
         for info in itertools.islice(pending, 2 * workers):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Mapping
 from contextlib import ExitStack
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,22 +114,12 @@ def sweep(opts: SweepOptions) -> RunReport:
         http = make_http(config, opts.workers, cache)
         checker = Checker(Context(config=config, http=http))
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
-        def check_and_record(info: NodeInfo) -> tuple[Outcome, str, float]:
-            # each worker writes its own node's file: a single writer thread, starved of the
-            # GIL by the workers, capped the sweep's throughput (benchmarks/RESULTS.md)
-            outcome = checker.check(info)
-            start = time.perf_counter()
-            result = record(repo, outcome)
-            return outcome, result, time.perf_counter() - start
-
         with report.phase("check"):
             checker.prefetch(infos)
-            writing = 0.0
-            for outcome, result, spent in run_threads(infos, check_and_record, opts.workers):
-                report.add(outcome, result)
-                writing += spent
+            for outcome in run_threads(infos, checker.check, opts.workers):
+                with report.phase("write", cpu=False):
+                    report.add(outcome, record(repo, outcome))
                 progress.advance()
-        report.durations["write"] = writing  # summed over the workers, inside "check"
         progress.close()
         report.extra["requests"] = http.requests_made
         if cache is not None:
