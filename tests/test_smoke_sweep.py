@@ -49,7 +49,6 @@ def world(fake, monkeypatch):
 
 def test_cf_sweep_merge_revert(tmp_path: Path, make_remote, world) -> None:
     remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
-    before = remote.tree_sha()
     report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "work", progress=False))
     assert report.counts()["checked"] == 4
     assert report.counts()["skipped"] == 1

@@ -1,3 +1,4 @@
 from vbot.main import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # guarded: process-pool children import this module
+    raise SystemExit(main())

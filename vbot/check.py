@@ -9,7 +9,7 @@ from typing import Any
 from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
-from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source
+from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical
 
 # outcome statuses
 FOUND = "found"  # a version was found
@@ -28,6 +28,7 @@ class Outcome:
     version: str | None = None
     source: str | None = None
     reason: str | None = None
+    rate_limited: bool | None = None  # a transient failure because a rate limit ran out
 
     def document(self) -> dict[str, Any] | None:
         """The versions file content for this outcome (None: leave the file alone)."""
@@ -68,6 +69,7 @@ class Checker:
     """Holds one instance of every source for a sweep and checks nodes with them."""
 
     def __init__(self, ctx: Context, registry: Any = REGISTRY) -> None:
+        self.ctx = ctx
         self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
         self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
 
@@ -92,7 +94,8 @@ class Checker:
         wanted = node.controls.sources
         if wanted is None:
             return list(self.default_order)
-        return [n for n in wanted if n in self.sources]
+        chosen = dict.fromkeys(canonical(n) for n in wanted)  # conda-forge names, in order
+        return [n for n in chosen if n in self.sources]
 
     def check(self, node: NodeInfo) -> Outcome:
         errors: list[tuple[str, UpstreamError]] = []
@@ -117,7 +120,8 @@ class Checker:
             permanent = [(n, e) for n, e in errors if not e.transient]
             name, err = (permanent or errors)[0]
             status = TRANSIENT if not permanent else BAD
-            return Outcome(node.name, status, source=name, reason=err.reason)
+            return Outcome(node.name, status, source=name, reason=err.reason,
+                           rate_limited=err.rate_limited or None)
         if answered:
             return Outcome(node.name, NONE, source=answered, reason="no stable version upstream")
         return Outcome(node.name, NOSOURCE, reason="no source understands this upstream")

@@ -8,10 +8,15 @@ url = "https://pypi.mirror.example"      # or VBOT_PYPI_URL
 connect_timeout = 5
 read_timeout = 20
 retries = 3
+backoff = 0.5               # base of the exponential backoff (full jitter)
+max_retry_after = 60        # longest Retry-After honoured; longer: rate-limited failure
+max_rate_limit_wait = 120   # longest wait for an X-RateLimit-Reset; longer: rate-limited
 per_host = 8
 max_body_bytes = 33554432
 rewrite = { "https://ftp.gnu.org/" = "http://127.0.0.1:8000/files/ftp.gnu.org/" }
 ```
+
+Every ``[http]`` number can also be set with ``VBOT_HTTP_<NAME>`` (e.g. ``VBOT_HTTP_RETRIES=1``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class HttpSettings:
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 60.0
+    max_rate_limit_wait: float = 120.0
     per_host: int = 8
     max_body_bytes: int = 32 * 1024 * 1024
     rewrite: tuple[tuple[str, str], ...] = ()
@@ -49,10 +55,12 @@ class HttpSettings:
 @dataclass(frozen=True)
 class Config:
     sources: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # repr=False: the environment holds tokens, and reprs end up in logs (dask's among them)
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     http: HttpSettings = field(default_factory=HttpSettings)
 
-    def source_url(self, source: str, env_names: tuple[str, ...], default: str | None) -> str | None:
+    def source_url(self, source: str, env_names: tuple[str, ...],
+                   default: str | None) -> str | None:
         """Base URL of a source: environment first, then the config file, then the default."""
         for env_name in env_names:
             value = self.env.get(env_name)
@@ -70,28 +78,56 @@ class Config:
     def github_token(self) -> str | None:
         return self.env.get("GITHUB_TOKEN") or None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle for process and dask workers, carrying only the variables vbot reads."""
+        env = {k: v for k, v in self.env.items() if _shipped_env(k)}
+        sources = {k: dict(v) for k, v in self.sources.items()}
+        return (_unpickle_config, (sources, env, self.http))
+
+
+def _shipped_env(name: str) -> bool:
+    """The environment a pickled Config carries: ``VBOT_*`` and ``*_TOKEN`` variables only."""
+    return name.startswith("VBOT_") or name.endswith("_TOKEN")
+
+
+def _unpickle_config(sources: dict[str, dict[str, Any]], env: dict[str, str],
+                     http: HttpSettings) -> Config:
+    return Config(sources=MappingProxyType(sources), env=MappingProxyType(env), http=http)
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except OSError as exc:
-        raise VbotError(f"{path}: cannot read config: {exc.strerror or exc}")
+        raise VbotError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise VbotError(f"{path}: invalid TOML: {exc}")
+        raise VbotError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _http_settings(table: Any, where: str) -> HttpSettings:
-    if not isinstance(table, dict):
-        return HttpSettings()
+_HTTP_FLOATS = ("connect_timeout", "read_timeout", "backoff", "max_retry_after",
+                "max_rate_limit_wait")
+_HTTP_INTS = ("retries", "per_host", "max_body_bytes")
+
+
+def _http_settings(table: Any, where: str, env: Mapping[str, str]) -> HttpSettings:
+    """``[http]`` of the config, then ``VBOT_HTTP_<NAME>`` environment overrides."""
+    table = dict(table) if isinstance(table, dict) else {}
+    for name in _HTTP_FLOATS + _HTTP_INTS:
+        value = env.get(f"VBOT_HTTP_{name.upper()}")
+        if value:
+            table[name], where = value, f"VBOT_HTTP_{name.upper()}"
     defaults = HttpSettings()
     kwargs: dict[str, Any] = {}
-    for name in ("connect_timeout", "read_timeout", "backoff", "max_retry_after"):
-        if name in table:
-            kwargs[name] = float(table[name])
-    for name in ("retries", "per_host", "max_body_bytes"):
-        if name in table:
-            kwargs[name] = int(table[name])
+    for names, kind in ((_HTTP_FLOATS, float), (_HTTP_INTS, int)):
+        for name in names:
+            if name in table:
+                try:
+                    kwargs[name] = kind(table[name])
+                except (TypeError, ValueError):
+                    raise VbotError(f"{where}: [http] {name} must be a number") from None
+                if kwargs[name] < 0:
+                    raise VbotError(f"{where}: [http] {name} must not be negative")
     rewrite = table.get("rewrite", {})
     if not isinstance(rewrite, dict):
         raise VbotError(f"{where}: [http] rewrite must be a table of URL prefixes")
@@ -129,7 +165,7 @@ def load_config(
     if not isinstance(sources, dict):
         raise VbotError(f"{where}: [sources] must be a table")
     env_map = dict(os.environ if env is None else env)
-    http = _http_settings(data.get("http"), where)
+    http = _http_settings(data.get("http"), where, env_map)
     rewrites = dict(http.rewrite)
     env_rewrite = env_map.get("VBOT_HTTP_REWRITE", "")
     for pair in filter(None, env_rewrite.split(",")):

@@ -42,14 +42,17 @@ class DataRepo:
         if not path.is_file():
             raise VbotError(f"{path}: no graph.json in the data repo")
         graph = jsonio.load(path, "graph.json")
-        found = schema.problems("graph", graph)
+        try:
+            found = schema.problems("graph", graph)
+        except RecursionError:
+            found = ["nested too deeply"]
         if found:
             raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
         edges = "links" if "links" in graph or "edges" not in graph else "edges"
-        try:
-            nx.node_link_graph(graph, edges=edges)
-        except (nx.NetworkXError, KeyError, TypeError) as exc:
-            raise VbotError(f"graph.json: not node-link graph data: {exc}")
+        try:  # vbot reads only the nodes: a graph without edges is fine
+            nx.node_link_graph({edges: [], **graph}, edges=edges)
+        except (nx.NetworkXError, KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
         layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE
         return cls(root=root, graph=graph, layout=layout)
 
@@ -105,7 +108,10 @@ class DataRepo:
         if unsafe_reason(name) or unsafe_reason(folder):
             raise NodeDocError(f"{folder}/{name}: unsafe document path")
         for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
-            path = contained(self.root, rel)
+            try:
+                path = contained(self.root, rel)
+            except VbotError as exc:
+                raise NodeDocError(str(exc)) from None
             if path.is_file():
                 try:
                     return jsonio.load(path, rel)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_USER = 1  # bad input: missing repo, malformed graph.json, bad arguments
-EXIT_PUSH = 3  # the sweep/merge ran, the commit is kept locally, but the remote refused it
+EXIT_PUSH = 3  # the remote is unreachable or refused us (any commit made is kept locally)
+EXIT_INTERNAL = 4  # a bug: an unexpected exception (its traceback is printed, redacted)
 EXIT_INTERRUPTED = 130
 
 
@@ -21,7 +22,8 @@ class VbotError(Exception):
 
 
 class PushError(VbotError):
-    """The remote could not be reached or refused the push; local commit is kept."""
+    """The remote could not be reached or refused us (clone, fetch or push); a local commit
+    is kept for the next run."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_PUSH)

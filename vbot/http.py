@@ -2,35 +2,56 @@
 
 - one ``requests.Session`` per worker thread, connection pools kept alive;
 - connect/read timeouts on every request, a cap on the body size;
-- retries with exponential backoff and full jitter on connection errors, 5xx and 429,
-  honouring ``Retry-After`` up to a cap;
+- retries with exponential backoff and full jitter on connection errors, resets, 5xx and 429,
+  honouring ``Retry-After`` up to a cap (beyond the cap: a rate-limited failure, no waiting);
+- GitHub-style rate limits (403/429 with ``X-RateLimit-Remaining: 0``) pause only the rate-limit
+  *scope* of the URL (the configured API base it is under, else its origin) until
+  ``X-RateLimit-Reset``; when that is further away than ``max_rate_limit_wait`` every later
+  request to the scope fails at once as rate-limited (transient) instead of hanging;
+- an optional sweep deadline: timeouts and sleeps are clamped to the time left, and after the
+  deadline requests fail at once as transient;
 - a per-host concurrency limit on top of the worker count;
 - credentials are attached only to URLs under the base URL they belong to, and never follow
-  a redirect elsewhere (redirects are followed by hand, credentials re-decided per hop);
-- configured URL prefix rewrites (mirrors, test servers) apply to every request.
+  a redirect elsewhere (redirects are followed by hand, credentials re-decided per hop, caller
+  headers that carry secrets dropped when a hop changes origin);
+- configured URL prefix rewrites (mirrors, test servers) apply to every request; only http and
+  https are ever fetched, before and after rewriting.
+
+Failure classification (see docs/failure-behaviour.md): network errors, timeouts, 5xx, 429, rate
+limits and the deadline are *transient*; other 4xx, oversized and malformed bodies are permanent.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.httpcache import HttpCache
+from vbot.redact import redact
 from vbot.transport import Transport
 
 MAX_REDIRECTS = 5
 USER_AGENT = "vbot/0.1 (+version bot for package graphs)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# caller-supplied headers that must not cross to another origin on a redirect
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "private-token"})
+# network-level failures worth a retry (resets and truncated bodies included)
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError)
+CHUNK = 16384  # body read size: small enough to notice the deadline between reads
+MIN_TIMEOUT = 0.05
 
 
 @dataclass(frozen=True)
@@ -41,11 +62,19 @@ class Response:
     body: bytes
 
     def json(self) -> Any:
+        """The parsed body; malformed bodies are a permanent per-node failure with a reason."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             snippet = self.body[:40].decode("utf-8", "replace").strip()
-            raise UpstreamError(f"malformed JSON from {self.url} (starts {snippet!r})") from None
+            ctype = self.headers.get("Content-Type", "")
+            if "html" in ctype.lower() or snippet[:1] == "<":
+                what = "an HTML page instead of JSON"
+            elif not self.body.strip():
+                what = "an empty body instead of JSON"
+            else:
+                what = "malformed JSON"
+            raise UpstreamError(f"{what} from {redact(self.url)} (starts {snippet!r})") from None
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -56,6 +85,37 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
 
 
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def rate_limit_reset(resp: Response) -> float | None:
+    """Seconds until the rate limit resets when ``resp`` says it is exhausted, else None.
+
+    A refusal (403/429) says so, and so does the last allowed answer (``Remaining: 0``).
+    """
+    if resp.headers.get("X-RateLimit-Remaining") != "0":
+        return None
+    try:
+        reset = float(resp.headers.get("X-RateLimit-Reset", ""))
+    except ValueError:
+        return float("inf")  # exhausted with no usable reset time: do not wait for it
+    return max(0.0, reset - time.time())
+
+
 class HttpClient:
     """Thread-safe HTTP client shared by every source of a sweep."""
 
@@ -64,16 +124,26 @@ class HttpClient:
         settings: HttpSettings,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
         pool_size: int = 16,
+        scopes: Iterable[str] = (),
         cache: HttpCache | None = None,
     ) -> None:
         self.settings = settings
         self.cache = cache  # conditional requests + same-URL dedup (vbot/httpcache.py)
         # credentials belong to a base URL (scheme, host, port and path prefix), nothing else
         self._credentials = [(k.rstrip("/") + "/", dict(v)) for k, v in (credentials or {}).items()]
+        # the header values and their last word (the token of "Bearer <token>")
+        self._secrets = [w for _, c in self._credentials for v in c.values()
+                         for w in (v, v.split()[-1] if v.split() else v)]
+        # rate-limit scopes: API bases (longest first); a URL under none is its own origin
+        bases = {s.rstrip("/") + "/" for s in scopes} | {k for k, _ in self._credentials}
+        self._scopes = sorted(bases, key=len, reverse=True)
         self._pool_size = pool_size
         self._local = threading.local()
         self._host_limits: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
+        self._paused: dict[str, float] = {}  # scope -> monotonic time the pause ends
+        self._exhausted: dict[str, tuple[float, str]] = {}  # scope -> (monotonic end, reason)
+        self._deadline: float | None = None  # monotonic time after which nothing is fetched
         self.requests_made = 0
 
     # -- plumbing ------------------------------------------------------------------------
@@ -99,56 +169,172 @@ class HttpClient:
                 return new + url[len(old) :]
         return url
 
+    def secrets(self) -> list[str]:
+        """Every credential value this client may send (for redaction elsewhere)."""
+        return list(self._secrets)
+
+    def _show(self, url: str) -> str:
+        """A URL as it may appear in messages: credentials and tokens removed."""
+        return redact(url, self._secrets)
+
+    # -- deadline ------------------------------------------------------------------------
+    def set_deadline(self, at: float | None) -> None:
+        """After ``at`` (a ``time.monotonic()`` value) requests fail at once as transient."""
+        self._deadline = at
+
+    def _left(self, url: str) -> float | None:
+        """Seconds left before the deadline (None: no deadline); raises once it has passed."""
+        if self._deadline is None:
+            return None
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise UpstreamError(f"sweep deadline reached before {self._show(url)} answered",
+                                transient=True)
+        return left
+
+    def _sleep(self, seconds: float, url: str) -> None:
+        left = self._left(url)
+        if left is not None and seconds >= left:
+            raise UpstreamError(f"sweep deadline reached while waiting to retry {self._show(url)}",
+                                transient=True)
+        time.sleep(seconds)
+
+    def _timeouts(self, url: str) -> tuple[float, float]:
+        left = self._left(url)
+        connect, read = self.settings.connect_timeout, self.settings.read_timeout
+        if left is not None:
+            connect, read = min(connect, left), min(read, left)
+        return max(MIN_TIMEOUT, connect), max(MIN_TIMEOUT, read)
+
+    # -- rate limits ---------------------------------------------------------------------
+    def scope(self, url: str) -> str:
+        """The rate-limit scope of ``url``: the API base it is under, else its origin."""
+        probe = url.rstrip("/") + "/"
+        for base in self._scopes:
+            if probe.startswith(base):
+                return base
+        return origin(url)
+
+    def _wait_for_scope(self, url: str) -> None:
+        """Block while the URL's scope is paused; fail at once when it is exhausted."""
+        scope = self.scope(url)
+        now = time.monotonic()
+        with self._lock:
+            exhausted = self._exhausted.get(scope)
+            paused = self._paused.get(scope, 0.0)
+        if exhausted and exhausted[0] > now:
+            raise UpstreamError(exhausted[1], rate_limited=True)
+        if paused > now:
+            self._sleep(paused - now, url)
+
+    def _rate_limited(self, url: str, resp: Response) -> bool:
+        """Handle an exhausted rate limit: pause the scope (True) or mark it exhausted.
+
+        For a refused request an exhausted scope raises; for the last allowed answer
+        (a success carrying ``Remaining: 0``) later requests wait or fail instead.
+        """
+        wait = rate_limit_reset(resp)
+        if wait is None:
+            return False
+        refused = resp.status in (403, 429)
+        scope = self.scope(url)
+        now = time.monotonic()
+        if wait > self.settings.max_rate_limit_wait:
+            shown = "an unknown time" if wait == float("inf") else f"{wait:.0f}s"
+            reason = (f"rate limited by {self._show(scope)} (HTTP {resp.status}); the limit "
+                      f"resets in {shown}, more than max_rate_limit_wait")
+            with self._lock:
+                self._exhausted[scope] = (now + min(wait, 86400.0), reason)
+            if not refused:
+                return False
+            raise UpstreamError(reason, rate_limited=True)
+        with self._lock:  # reset times are whole seconds: add a little slack
+            self._paused[scope] = max(self._paused.get(scope, 0.0), now + wait + 0.25)
+        return True
+
+    # -- one exchange --------------------------------------------------------------------
     def _once(self, method: str, url: str, headers: dict[str, str],
-              body: bytes | None = None) -> Response:
+              payload: bytes | None = None) -> Response:
         """One request (following redirects by hand), no retries."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            scheme = urlsplit(current).scheme
-            if scheme not in ("http", "https"):
-                raise UpstreamError(f"refusing {scheme or 'schemeless'} URL {current}")
+            target = self.rewrite(current)
+            for candidate in (current, target):
+                scheme = urlsplit(candidate).scheme
+                if scheme not in ("http", "https"):
+                    raise UpstreamError(
+                        f"refusing {scheme or 'schemeless'} URL {self._show(candidate)}")
             sent = dict(headers)
             for prefix, creds in self._credentials:
                 if (current.rstrip("/") + "/").startswith(prefix):
                     sent.update(creds)
-            target = self.rewrite(current)
-            timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+            timeout = self._timeouts(current)
             with self._host_limit(target):
                 with self._lock:
                     self.requests_made += 1
                 resp = self._session().request(
                     method, target, headers=sent, timeout=timeout, stream=True,
-                    allow_redirects=False, data=body,
+                    allow_redirects=False, data=payload,
                 )
                 try:
                     if resp.is_redirect and resp.headers.get("Location"):
-                        current = urljoin(current, resp.headers["Location"])
+                        nxt = urljoin(current, resp.headers["Location"])
+                        if origin(nxt) != origin(current):  # never carry secrets elsewhere
+                            headers = {k: v for k, v in headers.items()
+                                       if k.lower() not in SECRET_HEADERS}
+                        current = nxt
                         continue
                     body = self._read_capped(resp, current) if method != "HEAD" else b""
                 finally:
                     resp.close()
             return Response(url=current, status=resp.status_code, headers=resp.headers, body=body)
-        raise UpstreamError(f"too many redirects from {url}")
+        raise UpstreamError(f"too many redirects from {self._show(url)}")
 
     def _read_capped(self, resp: Any, url: str) -> bytes:
         cap = self.settings.max_body_bytes
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise UpstreamError(f"response from {self._show(url)} larger than {cap} bytes "
+                                f"(Content-Length {declared})")
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_content(chunk_size=65536):
+        for chunk in self._chunks(resp):
             size += len(chunk)
             if size > cap:
-                raise UpstreamError(f"response from {url} larger than {cap} bytes")
+                raise UpstreamError(f"response from {self._show(url)} larger than {cap} bytes")
             chunks.append(chunk)
+            self._left(url)  # a slow body must not outlive the deadline
         return b"".join(chunks)
 
-    def _delay(self, attempt: int, resp: Response | None) -> float:
-        cap = self.settings.max_retry_after
-        if resp is not None and resp.headers.get("Retry-After"):
+    @staticmethod
+    def _chunks(resp: requests.Response) -> Iterator[bytes]:
+        """The (decoded) body in pieces as they arrive.
+
+        ``read1`` returns after one socket read, so a body trickling in byte by byte still
+        yields often enough for the deadline check; ``iter_content`` would block until a
+        whole chunk arrived. urllib3's own errors are mapped to requests' ones.
+        """
+        raw = resp.raw
+        if not hasattr(raw, "read1"):  # urllib3 < 2
+            yield from resp.iter_content(chunk_size=CHUNK)
+            return
+        while True:
             try:
-                return min(cap, max(0.0, float(resp.headers["Retry-After"])))
-            except ValueError:
-                pass
-        return random.uniform(0, min(cap, self.settings.backoff * (2**attempt)))
+                chunk = raw.read1(CHUNK, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.exceptions.ReadTimeout(str(exc)) from None
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(str(exc)) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+            if not chunk:
+                return
+            yield chunk
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.settings.max_retry_after,
+                                     self.settings.backoff * (2**attempt)))
 
     # -- public --------------------------------------------------------------------------
     def request(
@@ -162,31 +348,51 @@ class HttpClient:
         """Send with retries; return a response whose status is in ``ok``.
 
         Other statuses raise UpstreamError: transient for 5xx/429/network failures (after the
-        retries), permanent otherwise (404 and friends).
+        retries), rate limits and the deadline; permanent otherwise (404 and friends).
         """
         hdrs = dict(headers or {})
-        last: Response | None = None
+        shown = self._show(url)
         problem = ""
-        for attempt in range(self.settings.retries + 1):
+        rate_limited = False
+        attempts = self.settings.retries + 1
+        delay = 0.0
+        for attempt in range(attempts):
             if attempt:
-                time.sleep(self._delay(attempt - 1, last))
+                self._sleep(delay, url)
+            self._wait_for_scope(url)
+            delay = self._backoff(attempt)
             try:
                 last = self._once(method, url, hdrs, body)
             except requests.Timeout:
-                last, problem = None, "timed out"
+                problem = "timed out"
                 continue
-            except requests.ConnectionError as exc:
-                last, problem = None, f"connection failed ({type(exc).__name__})"
+            except TRANSIENT_ERRORS as exc:
+                problem = f"connection failed ({type(exc).__name__})"
                 continue
             except requests.RequestException as exc:
-                raise UpstreamError(f"{url}: {type(exc).__name__}") from None
+                raise UpstreamError(f"{shown}: {type(exc).__name__}") from None
             if last.status in ok:
+                if last.status < 400:
+                    self._rate_limited(url, last)  # the last allowed answer pauses the scope
                 return last
-            if last.status not in RETRY_STATUS:
-                raise UpstreamError(f"HTTP {last.status} from {url}")
-            problem = f"HTTP {last.status}"
-        raise UpstreamError(f"{problem} from {url} after {self.settings.retries + 1} attempts",
-                            transient=True, rate_limited=bool(last and last.status == 429))
+            if last.status in (403, 429) and self._rate_limited(url, last):
+                problem, rate_limited, delay = f"HTTP {last.status} (rate limited)", True, 0.0
+                continue
+            wait = retry_after(last.headers.get("Retry-After"))
+            if last.status in RETRY_STATUS or (last.status == 403 and wait is not None):
+                rate_limited = last.status in (403, 429)
+                problem = f"HTTP {last.status}"
+                if wait is not None:
+                    if wait > self.settings.max_retry_after:
+                        raise UpstreamError(
+                            f"HTTP {last.status} from {shown} with Retry-After {wait:.0f}s, "
+                            f"more than max_retry_after", transient=True,
+                            rate_limited=rate_limited)
+                    delay = wait
+                continue
+            raise UpstreamError(f"HTTP {last.status} from {shown}")
+        raise UpstreamError(f"{problem} from {shown} after {attempts} attempts",
+                            transient=True, rate_limited=rate_limited)
 
     def get(self, url: str, headers: Mapping[str, str] | None = None,
             ok: tuple[int, ...] = (200,)) -> Response:

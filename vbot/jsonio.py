@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -21,9 +22,12 @@ def loads(text: str | bytes, where: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise VbotError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        raise VbotError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: "
+                        f"{exc.msg}") from None
     except UnicodeDecodeError as exc:
-        raise VbotError(f"{where}: not UTF-8 text at byte {exc.start}")
+        raise VbotError(f"{where}: not UTF-8 text at byte {exc.start}") from None
+    except RecursionError:
+        raise VbotError(f"{where}: invalid JSON: nested too deeply") from None
 
 
 def load(path: Path, where: str | None = None) -> Any:
@@ -32,7 +36,7 @@ def load(path: Path, where: str | None = None) -> Any:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise VbotError(f"{label}: cannot read: {exc.strerror or exc}")
+        raise VbotError(f"{label}: cannot read: {exc.strerror or exc}") from None
     return loads(data, label)
 
 
@@ -56,10 +60,8 @@ def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -70,7 +72,7 @@ def read_if_valid(path: Path) -> Any:
     """Parsed content of ``path``, or a sentinel when it is missing or unparseable."""
     try:
         return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return _MISSING
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERRUPTED, EXIT_OK, VbotError
+from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
+from vbot.shard import Shard, parse_shard
+
+KINDS = ("thread", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
 
 
 def _nodes(text: str) -> tuple[str, ...]:
@@ -21,6 +26,38 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except VbotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_scale_args(p: argparse.ArgumentParser) -> None:
+    """``sweep`` options to spread the checks over processes, a Dask cluster or CI jobs."""
+    g = p.add_argument_group("scaling out")
+    g.add_argument("--executor", choices=KINDS, default="thread",
+                   help="where checks run: threads here (default), a local process pool, "
+                   "or a Dask cluster")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask: an existing scheduler, e.g. tcp://scheduler.example:8786 "
+                   "(default: start a LocalCluster)")
+    g.add_argument("--processes", type=_positive, metavar="N",
+                   help="process pool size / LocalCluster workers (default: CPU count)")
+    g.add_argument("--chunk-size", type=_positive, metavar="N",
+                   help="nodes per task sent to a worker (default: automatic, at most 64)")
+    g.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="check only the nodes with sha1(name) %% N == I (0 <= I < N), "
+                   "for N parallel CI jobs")
 
 
 def _add_repo_args(p: argparse.ArgumentParser) -> None:
@@ -44,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Clone or update REPO, check every eligible node against its "
                        "upstream in parallel, write versions/<node>.json, commit once and push.")
     _add_repo_args(p)
-    p.add_argument("--workers", type=_positive, default=16, help="parallel checks (default 16)")
+    p.add_argument("--workers", type=_positive, default=16,
+                   help="parallel checks (per worker process with --executor process/dask; "
+                   "default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
@@ -52,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "or 'http' under the user cache dir; keep it between CI runs)")
     p.add_argument("--no-cache", dest="http_cache", action="store_false",
                    help="no persistent HTTP cache: every request is unconditional")
+    p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
+                   help="stop checking after SECONDS: nodes not checked by then are reported as "
+                   "transient failures and the results so far are committed and pushed")
+    _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
                        description="Pull REPO, validate every versions file and set new_version "
@@ -64,17 +107,94 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="build the demo in DIR and keep it (default: a temporary folder)")
     p.add_argument("--latency-ms", type=float, default=20.0, help="fake upstream latency")
+    _add_maintainer_parsers(sub)
     return parser
+
+
+def _add_maintainer_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="a node's version timeline from git log",
+                       description="Show when a node's versions file and its merged new_version "
+                       "changed: date, commit, run id, old -> new (newest first).")
+    p.add_argument("node", metavar="NODE")
+    p.add_argument("--repo", type=Path, default=Path("."),
+                   help="a clone of the data repo (default: the current directory)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("validate", help="check data repo files against vbot's schemas",
+                       description="Check graph.json, versions files and new_version entries. "
+                       "PATH: one data repo folder (default: .) or files; --staged: the files "
+                       "staged in git (for hooks). Prints 'path: message'; exit 1 on problems.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--staged", action="store_true", help="validate the staged files only")
+
+    p = sub.add_parser("install-hooks", help="install vbot's pre-commit hook into a clone",
+                       description="Install the validating pre-commit hook; an existing hook is "
+                       "kept as pre-commit.local and run first.")
+    p.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
+
+    p = sub.add_parser("revert", help="undo sweep/merge runs by run id with git revert",
+                       usage="vbot revert [-h] RUN_ID... [REPO] [--workdir DIR] [--no-push]",
+                       description="Find the commits with these Vbot-Run ids, revert them "
+                       "(newest first: a merge before its sweep) in one commit and push. REPO "
+                       "defaults to the origin of the clone in the current directory.")
+    p.add_argument("args", nargs="+", metavar="RUN_ID... [REPO]",
+                   help="run ids as in the Vbot-Run: trailers (sweep-..., merge-...), then "
+                   "optionally the data repo URL or path")
+    p.add_argument("--workdir", type=Path, help="where to keep the clone")
+    p.add_argument("--no-push", dest="push", action="store_false",
+                   help="commit locally but do not push")
+
+    p = sub.add_parser("status", help="a static HTML status page of a data repo",
+                       description="Outdated nodes, failures by source and the sweep history "
+                       "as one self-contained HTML page.")
+    p.add_argument("repo", nargs="?", default=".", metavar="REPO",
+                   help="a clone (default: .), a bare repo or a git URL")
+    p.add_argument("--html", type=Path, required=True, metavar="OUT")
+    p.add_argument("--workdir", type=Path, help="where to clone REPO when it is not a clone")
+
+
+def _run_maintainer(args: argparse.Namespace) -> int | None:
+    if args.command == "history":
+        from vbot.commands.history import history, print_history
+
+        entries = history(args.repo, args.node)
+        print_history(entries, sys.stdout, as_json=args.json)
+        return EXIT_OK
+    if args.command == "validate":
+        from vbot.commands.validate import validate
+
+        return validate(args.paths, args.staged, sys.stdout, sys.stderr)
+    if args.command == "install-hooks":
+        from vbot.commands.install_hooks import install_hooks
+
+        install_hooks(args.dir, sys.stdout)
+        return EXIT_OK
+    if args.command == "revert":
+        from vbot.commands.revert import RevertOptions, revert, split_args
+
+        run_ids, repo = split_args(args.args)
+        revert(RevertOptions(run_ids=run_ids, remote=repo, workdir=args.workdir,
+                             push=args.push), sys.stdout)
+        return EXIT_OK
+    if args.command == "status":
+        from vbot.commands.status import status
+
+        status(args.repo, args.html, sys.stdout, workdir=args.workdir)
+        return EXIT_OK
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from vbot.commands.sweep import SweepOptions, sweep
+        from vbot.executors import ExecutorSpec
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,
             push=args.push, report=args.report, config=args.config, progress=not args.quiet,
-            cache_dir=args.cache_dir, http_cache=args.http_cache))
+            deadline=args.deadline,
+            executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
+            shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":
@@ -88,7 +208,14 @@ def run(args: argparse.Namespace) -> int:
         from vbot.commands.demo import demo
 
         return demo(keep=args.keep, latency_ms=args.latency_ms, out=sys.stdout)
+    code = _run_maintainer(args)
+    if code is not None:
+        return code
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _secrets() -> list[str | None]:
+    return [os.environ.get(k) for k in ("GITHUB_TOKEN", "GH_TOKEN")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,11 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except VbotError as exc:
-        print(f"vbot: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception:  # a bug: show where, but never a secret (git errors carry URLs)
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

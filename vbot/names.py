@@ -19,7 +19,11 @@ def unsafe_reason(name: object) -> str | None:
         return f"node id is a {type(name).__name__}, not a string"
     if not name:
         return "empty node name"
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from "\ud800" in JSON) make no file name
+        return "node name is not valid Unicode text"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"node name longer than {MAX_NAME_BYTES} bytes"
     if name.startswith("."):
         return "node name starts with a dot"
@@ -57,16 +61,19 @@ def _real_dir(path: str) -> str:
 
 
 def contained(root: Path, relpath: str) -> Path:
-    """``root / relpath``, refusing anything that would resolve outside ``root``."""
+    """``root / relpath``, refusing anything that would resolve outside ``root``.
+
+    Symbolic links inside the data repo are refused too (wherever they point): a checked-out
+    link could otherwise redirect a write to another file of the repo or outside it.
+    Folders are resolved once per run (``_real_dir``): one ``lstat`` per new folder.
+    """
     base = _real_dir(os.path.abspath(root))
-    if ".." in relpath.replace("\\", "/").split("/"):  # resolve links before "..": the slow way
-        target = os.path.realpath(os.path.join(base, relpath))
-        if os.path.commonpath([base, target]) != base or target == base:
-            raise VbotError(f"refusing path outside the data repo: {relpath!r}")
-        return Path(target)
-    folder, leaf = os.path.split(os.path.normpath(os.path.join(base, relpath)))
+    lexical = os.path.normpath(os.path.join(base, relpath))
+    folder, leaf = os.path.split(lexical)
     joined = os.path.join(_real_dir(folder), leaf)
     target = os.path.realpath(joined) if os.path.islink(joined) else joined
     if os.path.commonpath([base, target]) != base or target == base:
         raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    if target != lexical:
+        raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
     return Path(target)

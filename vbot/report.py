@@ -5,10 +5,11 @@ from __future__ import annotations
 import resource
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from vbot import jsonio
 from vbot.check import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
@@ -26,6 +27,7 @@ class RunReport:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase (with children)
     rss_mb: dict[str, float] = field(default_factory=dict)  # peak RSS at the end of each phase
     extra: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter, repr=False)
 
     def add(self, outcome: Outcome, file_result: str) -> None:
         self.outcomes[outcome.node] = outcome
@@ -43,6 +45,9 @@ class RunReport:
                 self.cpu[name] = self.cpu.get(name, 0.0) + _cpu_seconds() - used
                 self.rss_mb[name] = _peak_rss_mb()
 
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
+
     def counts(self) -> dict[str, int]:
         by_status = Counter(o.status for o in self.outcomes.values())
         checked = sum(v for k, v in by_status.items() if k not in (SKIPPED, INVALID))
@@ -56,6 +61,7 @@ class RunReport:
             "no_source": by_status[NOSOURCE],
             "bad": by_status[BAD],
             "transient": by_status[TRANSIENT],
+            "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
         }
@@ -78,7 +84,8 @@ class RunReport:
             "run_id": self.run_id,
             "counts": self.counts(),
             "by_source": self.by_source(),
-            "durations": {k: round(v, 3) for k, v in sorted(self.durations.items())},
+            "durations": {**{k: round(v, 3) for k, v in sorted(self.durations.items())},
+                          "total": self.elapsed()},
             "cpu": {k: round(v, 3) for k, v in sorted(self.cpu.items())},
             "peak_rss_mb": {**self.rss_mb, "total": _peak_rss_mb()},
             "failures": self.failures(),
@@ -93,6 +100,18 @@ class RunReport:
         print(f"{self.command} {self.run_id}: " + ", ".join(
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
+        if "commit" in self.extra:
+            sha = self.extra.get("commit")
+            pushed = ", pushed" if self.extra.get("pushed") else ""
+            print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
+        self.print_table(out)
+        for failure in self.failures()[:10]:
+            print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
+        if len(self.failures()) > 10:
+            print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+
+    def print_table(self, out: TextIO) -> None:
+        """Outcomes by source as a small table, then the time taken by phase."""
         rows = self.by_source()
         if rows:
             statuses = sorted({s for r in rows.values() for s in r})
@@ -101,10 +120,9 @@ class RunReport:
             for src, row in rows.items():
                 print("  " + src.ljust(width) + "".join(str(row.get(s, 0)).rjust(10)
                                                         for s in statuses), file=out)
-        for failure in self.failures()[:10]:
-            print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
-        if len(self.failures()) > 10:
-            print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+        if self.durations:
+            print(f"  took {self.elapsed():.1f}s (" + ", ".join(
+                f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
 
 
 def _cpu_seconds() -> float:

@@ -12,7 +12,7 @@ import jsonschema
 from vbot.paths import resource_dir
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(name: str) -> jsonschema.protocols.Validator:
     """A compiled validator for ``schemas/<name>.schema.json``."""
     schema = json.loads((resource_dir("schemas") / f"{name}.schema.json").read_text("utf-8"))

@@ -53,29 +53,33 @@ class TransportResponse:
         for key, value in raw.getheaders():  # repeated headers are joined, as requests does
             self.headers[key] = f"{self.headers[key]}, {value}" if key in self.headers else value
         self._done = method == "HEAD"
+        self._coding = self.headers.get("Content-Encoding", "").strip().lower()
+        self._inflate: zlib._Decompress | None = None
 
     @property
     def is_redirect(self) -> bool:
         return self.status_code in REDIRECTS and "Location" in self.headers
 
-    def iter_content(self, chunk_size: int = 65536) -> Iterator[bytes]:
-        coding = self.headers.get("Content-Encoding", "").strip().lower()
-        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if coding in ("gzip", "deflate") \
-            else None
+    @property
+    def raw(self) -> TransportResponse:
+        """What ``requests.Response.raw`` offers ``vbot/http.py``: ``read1``."""
+        return self
+
+    def read1(self, amt: int = 65536, decode_content: bool = True) -> bytes:
+        """The (decoded) bytes of at most one socket read; b"" at the end of the body."""
+        if self._inflate is None and decode_content and self._coding in ("gzip", "deflate"):
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)
         try:
             while True:
-                chunk = self._raw.read(chunk_size)
+                chunk = self._raw.read1(amt)
                 if not chunk:
-                    break
-                if inflate is not None:
-                    chunk = inflate.decompress(chunk)
-                    if not chunk:
-                        continue
-                yield chunk
-            if inflate is not None:
-                tail = inflate.flush()
-                if tail:
-                    yield tail
+                    self._done = True
+                    return self._inflate.flush() if self._inflate is not None else b""
+                if self._inflate is None:
+                    return chunk
+                chunk = self._inflate.decompress(chunk)
+                if chunk:
+                    return chunk
         except zlib.error as exc:
             self._conn.drop()
             raise requests.exceptions.ContentDecodingError(str(exc)) from None
@@ -84,8 +88,16 @@ class TransportResponse:
             raise requests.ReadTimeout("read timed out") from None
         except (OSError, http.client.HTTPException) as exc:
             self._conn.drop()
-            raise requests.ConnectionError(type(exc).__name__) from None
-        self._done = True
+            raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
+
+    def iter_content(self, chunk_size: int = 65536) -> Iterator[bytes]:
+        while True:
+            chunk = self.read1(chunk_size)
+            if not chunk:
+                if self._done:
+                    return
+                continue
+            yield chunk
 
     def close(self) -> None:
         """Release the connection; one whose body was not read to the end is closed."""

@@ -19,11 +19,21 @@ _PRE_WORDS = re.compile(
     r"(?:[^a-z]|$)|(?i:[0-9._-](?:a|b|rc|c)[0-9]+$)|(?i:[0-9](?:alpha|beta|rc|dev|pre)[0-9]*)"
 )
 _VALID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+!-]*$")
+_MILESTONE = re.compile(r"[._-]M[0-9]+$")  # Maven milestones: 3.0.0-M1
+_LEAD = re.compile(r"^[0-9]+")
+
+
+def strip_v(text: str) -> str:
+    """``v0.2.4`` -> ``0.2.4``: a leading ``v`` before a digit is a tag habit, not a version."""
+    return text[1:] if text[:1] in "vV" and text[1:2].isdigit() else text
 
 
 def parse(text: str) -> Version | None:
     """A conda Version, or None when ``text`` is not a usable version string."""
-    if not isinstance(text, str) or not text or not _VALID.match(text) or not text[0].isdigit():
+    if not isinstance(text, str):
+        return None
+    text = strip_v(text.strip())
+    if not text or not _VALID.match(text) or not text[0].isdigit():
         return None
     try:
         return Version(text.replace("-", "_") if "-" in text else text)
@@ -33,6 +43,9 @@ def parse(text: str) -> Version | None:
 
 def is_prerelease(text: str) -> bool:
     """True for rc/alpha/beta/dev and friends; post-releases and local versions are stable."""
+    text = strip_v(text.strip())
+    if _MILESTONE.search(text):
+        return True
     try:
         pep = PepVersion(text)
     except InvalidVersion:
@@ -42,7 +55,7 @@ def is_prerelease(text: str) -> bool:
 
 def normalise(text: str) -> str:
     """Spelling used to compare versions in exclusions: ``-`` and ``_`` read as ``.``."""
-    return re.sub(r"[-_]", ".", text.strip()).lower()
+    return re.sub(r"[-_]", ".", strip_v(text.strip())).lower()
 
 
 def key(text: str) -> Version:
@@ -69,3 +82,24 @@ def newer(a: str | None, b: str | None) -> str | None:
     if b is None or parse(b) is None:
         return a
     return a if parse(a) >= parse(b) else b
+
+
+def lead_digits(text: str) -> int:
+    """How many digits the leading number of a version has (``2024.1`` -> 4)."""
+    match = _LEAD.match(strip_v(text.strip()))
+    return len(match.group(0)) if match else 0
+
+
+def scheme(text: str) -> str | None:
+    """``date`` for calendar versions (``2024.01.15``, ``20240115``, ``2026.1.post1``),
+    ``number`` for the rest, None when ``text`` is no version."""
+    text = strip_v(text.strip())
+    match = _LEAD.match(text)
+    if not match or parse(text) is None:
+        return None
+    lead = match.group(0)
+    if len(lead) == 4 and 1990 <= int(lead) <= 2100:
+        return "date"
+    if len(lead) == 8 and 1990 <= int(lead[:4]) <= 2100 and 1 <= int(lead[4:6]) <= 12:
+        return "date"
+    return "number"

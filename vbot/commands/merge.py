@@ -7,7 +7,6 @@ missing, other keys kept), in inline layout in the node's attributes in ``graph.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import defaultdict
 from contextlib import ExitStack
@@ -16,9 +15,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio, schema, versions
+from vbot.check import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
+from vbot.names import contained
 from vbot.progress import Progress
 from vbot.report import RunReport, new_run_id
 
@@ -44,12 +45,7 @@ def versions_files(root: Path) -> list[Path]:
     folder = root / "versions"
     if not folder.is_dir():
         return []
-    found = []
-    for top, dirs, names in os.walk(folder):  # os.walk: several times faster than rglob
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [os.path.join(top, n) for n in names
-                  if n.endswith(".json") and not n.startswith(".")]
-    return [Path(p) for p in sorted(found) if os.path.isfile(p)]
+    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith("."))
 
 
 def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
@@ -61,19 +57,12 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
         raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
         path = repo.doc_path("version_pr_info", name)
-        if path.is_file():  # the sharded file; read_doc also looks for a flat one
-            try:
-                doc = jsonio.load(path, f"version_pr_info/{name}.json")
-            except VbotError as exc:
-                raise NodeDocError(str(exc)) from None
-        else:
-            doc = repo.read_doc("version_pr_info", name) or {}
+        doc = repo.read_doc("version_pr_info", name) or {}
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
         if doc.get("new_version") == value:
             return False
-        jsonio.atomic_write_text(path, jsonio.dumps({**doc, "new_version": value}), fsync=False)
-        return True
+        return jsonio.write_if_changed(path, {**doc, "new_version": value})
     node = repo._node_entry(name)
     if node.get("new_version") == value:
         return False
@@ -81,28 +70,10 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
     return True
 
 
-def _one_file(repo: DataRepo, known: set[str], root: Path, path: Path
-              ) -> tuple[str, str, bool]:
-    """(what happened, the listed entry, whether a file changed) for one versions file."""
-    rel = path.relative_to(root).as_posix()
-    name = path.name[: -len(".json")]
-    try:
-        doc: Any = jsonio.load(path, rel)
-    except VbotError as exc:
-        return "invalid", f"{rel} ({exc})", False
-    found = schema.problems("versions", doc)
-    if found:
-        return "invalid", f"{rel} ({found[0]})", False
-    if name not in known:
-        return "unknown node", rel, False
-    if "bad" in doc:
-        return "bad", rel, False
-    if doc["new_version"] is None:
-        return "null", rel, False
-    try:
-        return "merged", rel, _merge_one(repo, name, doc["new_version"])
-    except NodeDocError as exc:
-        return "invalid", f"{rel} ({exc})", False
+def _bad_outcome(name: str, text: str) -> Outcome:
+    """A failed node of a versions file: ``Upstream: <source>: <reason>``."""
+    source, _, reason = text.removeprefix("Upstream: ").partition(": ")
+    return Outcome(name, BAD, source=source if reason else None, reason=reason or text)
 
 
 def merge(opts: MergeOptions) -> MergeResult:
@@ -119,13 +90,43 @@ def merge(opts: MergeOptions) -> MergeResult:
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
         with report.phase("merge"):
-            # serial on purpose: the work is file-system calls, and threads measured no faster
             for path in files:
-                kind, entry, did = _one_file(repo, known, ws.path, path)
                 progress.advance()
-                if kind != "merged":
-                    listed[kind].append(entry)
+                rel = path.relative_to(ws.path).as_posix()
+                name = path.name[: -len(".json")]
+                try:
+                    contained(ws.path, rel)  # never read through a symlink (it may point outside)
+                    doc: Any = jsonio.load(path, rel)
+                except VbotError as exc:
+                    listed["invalid"].append(f"{rel} ({exc})")
+                    report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
                     continue
+                found = schema.problems("versions", doc)
+                if found:
+                    listed["invalid"].append(f"{rel} ({found[0]})")
+                    report.add(Outcome(name, INVALID, reason=f"{rel}: {found[0]}"), "skipped")
+                    continue
+                if name not in known:
+                    listed["unknown node"].append(rel)
+                    report.add(Outcome(name, INVALID, reason=f"{rel}: not a node of graph.json"),
+                               "skipped")
+                    continue
+                if "bad" in doc:
+                    listed["bad"].append(rel)
+                    report.add(_bad_outcome(name, doc["bad"]), "skipped")
+                    continue
+                if doc["new_version"] is None:
+                    listed["null"].append(rel)
+                    report.add(Outcome(name, NONE), "skipped")
+                    continue
+                try:
+                    did = _merge_one(repo, name, doc["new_version"])
+                except (NodeDocError, VbotError, OSError) as exc:
+                    listed["invalid"].append(f"{rel} ({exc})")
+                    report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
+                    continue
+                report.add(Outcome(name, FOUND, version=doc["new_version"]),
+                           "written" if did else "unchanged")
                 changed += did
                 unchanged += not did
                 inline_dirty |= did and repo.layout != CF
@@ -158,6 +159,7 @@ def print_summary(result: MergeResult, out: TextIO) -> None:
     print(f"merge {result.report.run_id}: {result.changed} new_version updates, "
           f"{result.unchanged} unchanged, commit {(extra.get('commit') or 'none')[:12]}"
           f"{', pushed' if extra.get('pushed') else ''}", file=out)
+    result.report.print_table(out)
     for reason, paths in sorted(result.listed.items()):
         print(f"  not merged ({reason}): {len(paths)}", file=out)
         for path in paths[:5]:

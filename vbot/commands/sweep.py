@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vbot import schema
@@ -13,14 +14,16 @@ from vbot.check import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
 from vbot.config import Config, load_config
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.executors import run_threads
+from vbot.executors import ExecutorSpec, Recipe, Runner
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import write_if_changed
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
+from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
+from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
 
 
@@ -37,6 +40,10 @@ class SweepOptions:
     env: Mapping[str, str] | None = None  # default: the process environment
     cache_dir: Path | None = None  # persistent HTTP cache (default: httpcache.default_cache_dir)
     http_cache: bool = True
+    deadline: float | None = None  # seconds from the start; then pending nodes are transient
+    # -- scaling out (issue 6) --
+    executor: ExecutorSpec = ExecutorSpec()
+    shard: Shard | None = None
 
 
 def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> HttpClient:
@@ -44,13 +51,38 @@ def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> H
     for cls in REGISTRY.values():
         for org, headers in cls.credentials(config).items():
             credentials.setdefault(org, {}).update(headers)
-    return HttpClient(config.http, credentials, pool_size=max(4, workers), cache=cache)
+    # each source's API base is its own rate-limit scope (a pause for one never stalls another)
+    scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
+    return HttpClient(config.http, credentials, pool_size=max(4, workers), scopes=scopes,
+                      cache=cache)
+
+
+def deadline_at(deadline: float | None) -> float | None:
+    """A ``time.monotonic()`` deadline as wall-clock time, which means the same on any host."""
+    return None if deadline is None else time.time() + (deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class CheckerFactory:
+    """Picklable recipe of a sweep's checker: process and dask workers each build their own."""
+
+    config: Config
+    workers: int
+    deadline_wall: float | None = None  # the sweep deadline as time.time()
+
+    def __call__(self) -> Checker:
+        http = make_http(self.config, self.workers)
+        if self.deadline_wall is not None:
+            http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
+        return Checker(Context(config=self.config, http=http))
 
 
 def select(repo: DataRepo, wanted: tuple[str, ...] | None,
-           report: RunReport) -> list[NodeInfo]:
+           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
     """Node infos to check; skipped, unsafe and broken nodes go straight to the report."""
     names, unsafe = repo.safe_names()
+    if shard is not None:  # each unsafe name is reported by one shard only
+        unsafe = {k: v for k, v in unsafe.items() if shard.owns(k)}
     for shown, reason in unsafe.items():
         report.add(Outcome(shown, INVALID, reason=reason), "skipped")
     if wanted is not None:
@@ -60,33 +92,52 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
             raise VbotError(f"--nodes: not in graph.json: {', '.join(missing[:10])}")
         chosen = set(wanted)
         names = [n for n in names if n in chosen]
+    if shard is not None:  # --shard I/N: this job's part of the graph only
+        names = [n for n in names if shard.owns(n)]
     infos = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a node listed twice is checked (and reported) once
         try:
             attrs = repo.node_attrs(name)
-        except NodeDocError as exc:
+            why = skip_reason(attrs)
+            info = None if why else node_info(name, attrs)
+        except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
             continue
-        why = skip_reason(attrs)
-        if why:
+        except Exception as exc:  # a hostile document affects only its node
+            report.add(Outcome(name, INVALID, reason=f"unreadable node document: "
+                               f"{type(exc).__name__}: {exc}"), "skipped")
+            continue
+        if info is None:
             report.add(Outcome(name, SKIPPED, reason=why), "skipped")
             continue
-        infos.append(node_info(name, attrs))
+        infos.append(info)
     return infos
 
 
-def record(repo: DataRepo, outcome: Outcome) -> str:
-    """Apply the error policy and write the node's versions file if its content changed."""
+def record(repo: DataRepo, outcome: Outcome) -> tuple[Outcome, str]:
+    """Apply the error policy and write the node's versions file if its content changed.
+
+    A transient failure keeps an earlier valid file untouched; with no earlier file it is
+    written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
+    safely becomes ``invalid``) and what happened to the file.
+    """
     doc = outcome.document()
     if doc is None:
-        return "skipped"
-    if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
-        return "kept"
-    problems = schema.problems("versions", doc)
-    if problems:
-        doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"}
-    path = repo.versions_path(outcome.node)
-    return "written" if write_if_changed(path, doc, fsync=False) else "unchanged"  # git is durable
+        return outcome, "skipped"
+    try:
+        if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
+            return outcome, "kept"
+        if "bad" in doc:
+            doc = {"bad": doc["bad"][:2000]}
+        problems = schema.problems("versions", doc)
+        if problems:
+            doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
+        # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
+        written = write_if_changed(repo.versions_path(outcome.node), doc, fsync=False)
+    except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
+        reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
+        return Outcome(outcome.node, INVALID, reason=reason), "skipped"
+    return outcome, "written" if written else "unchanged"
 
 
 def commit_message(report: RunReport) -> str:
@@ -100,6 +151,9 @@ def commit_message(report: RunReport) -> str:
 
 
 def sweep(opts: SweepOptions) -> RunReport:
+    """Clone/update, check, record, commit once, push (see docs/failure-behaviour.md)."""
+    started = time.monotonic()
+    deadline = None if opts.deadline is None else started + opts.deadline
     report = RunReport("sweep", new_run_id("sweep"))
     out = sys.stderr
     with ExitStack() as stack:
@@ -108,22 +162,38 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
-            infos = select(repo, opts.nodes, report)
+            infos = select(repo, opts.nodes, report, opts.shard)
         cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         cache = HttpCache(cache_dir) if opts.http_cache else None
         http = make_http(config, opts.workers, cache)
+        http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
+        # thread: checker.check runs here; process/dask: each worker builds its own from a recipe
+        factory = CheckerFactory(config, opts.workers, deadline_at(deadline))
+        runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
+        secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         with report.phase("check"):
             checker.prefetch(infos)
-            for outcome in run_threads(infos, checker.check, opts.workers):
+            for outcome in runner.run(infos, checker.check, deadline=deadline):
+                if outcome.reason:  # reasons go to files, reports and logs: never a secret,
+                    # and always text that can be written (no lone surrogates from hostile data)
+                    text = redact(outcome.reason, secrets)
+                    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+                    outcome = replace(outcome, reason=text)
                 with report.phase("write", cpu=False):
-                    report.add(outcome, record(repo, outcome))
+                    report.add(*record(repo, outcome))
                 progress.advance()
         progress.close()
-        report.extra["requests"] = http.requests_made
+        report.extra["requests"] = http.requests_made + runner.requests_made
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
+        if deadline is not None:
+            report.extra["deadline_reached"] = time.monotonic() >= deadline
+        if opts.executor.kind != "thread" or opts.shard:
+            report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
+                                        "failed_chunks": runner.failed_chunks,
+                                        "shard": str(opts.shard) if opts.shard else None}
         with report.phase("commit"):
             sha = ws.commit(["versions"], commit_message(report))
         report.extra["commit"] = sha

@@ -1,8 +1,9 @@
 """GitHub's GraphQL endpoint (``POST /github/graphql``) for the query shape vbot sends.
 
 Understands aliased ``repository(owner: "...", name: "...")`` fields asking for
-``latestRelease { tagName isDraft isPrerelease }`` and ``refs(refPrefix: "refs/tags/", first: N)
-{ nodes { name } }``; answers from the world's ``github`` table like the REST routes do.
+``releases(first: N) { nodes { tagName isDraft isPrerelease } }`` and
+``refs(refPrefix: "refs/tags/", first: N) { nodes { name } }``; answers from the world's
+``github`` table like the REST routes do.
 A repository missing from the world is ``null`` with a ``NOT_FOUND`` error, as GitHub does.
 """
 
@@ -38,11 +39,10 @@ def render(world: dict[str, Any], body: bytes) -> Rendered:
             errors.append({"type": "NOT_FOUND", "path": [match["alias"]],
                            "message": f"Could not resolve to a Repository with the name '{repo}'."})
             continue
-        latest = next((r for r in entry.get("releases", [])
-                       if not r.get("draft") and not r.get("prerelease")), None)
         data[match["alias"]] = {
-            "latestRelease": None if latest is None else {
-                "tagName": latest["tag_name"], "isDraft": False, "isPrerelease": False},
+            "releases": {"nodes": [
+                {"tagName": r["tag_name"], "isDraft": bool(r.get("draft")),
+                 "isPrerelease": bool(r.get("prerelease"))} for r in entry.get("releases", [])]},
             "refs": {"nodes": [{"name": t} for t in entry.get("tags", [])[:limit]]},
         }
     if "rateLimit" in query:

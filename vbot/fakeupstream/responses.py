@@ -17,7 +17,7 @@ Rendered = tuple[int, str, bytes]
 JSON = "application/json"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sample(name: str) -> dict[str, Any]:
     text = resources.files("vbot.fakeupstream").joinpath("samples", name).read_text("utf-8")
     return json.loads(text)
@@ -82,18 +82,6 @@ def render_github_latest(world: dict[str, Any], repo: str) -> Rendered | None:
                           "draft": False, "prerelease": False, "id": 1,
                           "html_url": f"https://github.com/{repo}/releases/tag/{rel['tag_name']}"})
     return 404, JSON, b'{"message":"Not Found","documentation_url":"https://docs.github.com"}'
-
-
-def render_github_tags(world: dict[str, Any], repo: str, page: int, per_page: int
-                       ) -> tuple[Rendered, bool] | None:
-    entry = world.get("github", {}).get(repo)
-    if entry is None:
-        return None
-    tags = entry.get("tags", [])
-    chunk = tags[(page - 1) * per_page : page * per_page]
-    body = [{"name": t, "commit": {"sha": f"{abs(hash(t)):040x}"[:40]},
-             "zipball_url": "", "tarball_url": ""} for t in chunk]
-    return _json(body), page * per_page < len(tags)
 
 
 def npm_name(path: str) -> str:

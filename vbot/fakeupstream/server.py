@@ -6,14 +6,24 @@ Routes (one server, one port; each service under its own prefix):
 - ``/github/repos/<o>/<r>/releases/latest|tags`` GitHub REST           (VBOT_GITHUB_API_URL)
 - ``/npm/<name>``                               npm registry           (VBOT_NPM_URL)
 - ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
+- ``/cran``, ``/crates``, ``/gitlab``, ``/ros``, ``/git``, GitHub releases and paged tags:
+  see ``routes.py`` (world keys ``cran``, ``crates``, ``gitlab``, ``ros``, ``git``)
 - ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
 
 World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
-Fault kinds: ``status`` (with ``status`` and optional ``retry_after``), ``timeout`` (sleep
-``seconds``), ``reset`` (close the connection), ``malformed`` (truncated JSON), ``html`` (an
-HTML error page with 200), ``huge`` (``bytes`` of body), ``ratelimit`` (403 with
-``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in ``reset_in`` seconds).
+Fault kinds: ``status`` (with ``status``, optional ``retry_after`` and ``headers``),
+``timeout`` (sleep ``seconds``), ``reset`` (close the connection), ``malformed`` (truncated
+JSON), ``html`` (an HTML error page with 200), ``huge`` (``bytes`` of body), ``ratelimit``
+(``status`` 403 or 429 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in
+``reset_in`` seconds), ``redirect`` (``status`` 302 to ``location``, absolute or relative),
+``slow`` (a 200 whose body of ``bytes`` trickles out over ``seconds``), ``shape`` (valid JSON
+of the wrong shape).
+
+Which requests a fault hits: ``path`` (glob on the decoded path), then optionally ``times``
+(the first n matching requests overall), ``first`` (the first n requests *of each path*, so a
+retry then succeeds), ``probability`` (a deterministic pseudo-random share of requests, seeded
+by the world's ``seed``). The first fault that matches wins.
 """
 
 from __future__ import annotations
@@ -31,27 +41,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vbot.fakeupstream import graphql, responses
+from vbot.fakeupstream import graphql, responses, routes
 
 Rendered = responses.Rendered
 NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
 Route = Callable[[dict[str, Any], str, dict[str, list[str]]], "Rendered | None"]
-
-
-def _github(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
-    parts = path.split("/")
-    if len(parts) < 4 or parts[0] != "repos":
-        return None
-    repo = f"{parts[1]}/{parts[2]}"
-    rest = "/".join(parts[3:])
-    if rest == "releases/latest":
-        return responses.render_github_latest(world, repo)
-    if rest == "tags":
-        page = int(query.get("page", ["1"])[0])
-        per_page = int(query.get("per_page", ["30"])[0])
-        found = responses.render_github_tags(world, repo, page, per_page)
-        return found[0] if found else None
-    return None
 
 
 def _pypi(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
@@ -75,7 +69,8 @@ def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
-ROUTES: dict[str, Route] = {"pypi": _pypi, "github": _github, "npm": _npm, "files": _files}
+# routes.ROUTES: github, cran, crates, gitlab, ros, git
+ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **routes.ROUTES}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -123,13 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._fault(fault):
             return
         rendered = fake.render(split.path, split.query)
-        status, ctype, body = rendered
+        status, ctype, body = rendered[:3]
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if status == 200 and self.headers.get("If-None-Match") == etag:
             fake.count_304()
             self._send(304, ctype, b"", {"ETag": etag}, head=True)
             return
         extra = {"ETag": etag} if status == 200 else {}
+        extra.update(rendered[3] if len(rendered) > 3 else {})  # e.g. a Link header
         if path.startswith("/github/"):
             extra.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
                           "X-RateLimit-Reset": str(int(time.time()) + 3600)})
@@ -149,14 +145,34 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, fault: dict[str, Any]) -> bool:
         kind = fault.get("kind")
         if kind == "status":
-            hdrs = {}
+            hdrs = {str(k): str(v) for k, v in fault.get("headers", {}).items()}
             if "retry_after" in fault:
                 hdrs["Retry-After"] = str(fault["retry_after"])
             self._send(int(fault.get("status", 500)), "text/plain", b"fault injected", hdrs)
         elif kind == "ratelimit":
             reset = int(time.time() + float(fault.get("reset_in", 60)))
-            self._send(403, "application/json", b'{"message":"API rate limit exceeded"}',
+            self._send(int(fault.get("status", 403)), "application/json",
+                       b'{"message":"API rate limit exceeded"}',
                        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+        elif kind == "redirect":
+            self._send(int(fault.get("status", 302)), "text/plain", b"",
+                       {"Location": str(fault["location"])})
+        elif kind == "slow":
+            size, seconds = int(fault.get("bytes", 64)), float(fault.get("seconds", 30))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for _ in range(size):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(seconds / size)
+            except OSError:
+                pass
+        elif kind == "shape":
+            self._send(200, "application/json", b'["a", "list", "not", "an", "object"]', {})
         elif kind == "timeout":
             time.sleep(float(fault.get("seconds", 30)))
             self.close_connection = True
@@ -185,6 +201,13 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
     fake: FakeUpstream
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, killed processes) are normal here: stay quiet."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class FakeUpstream:
     """Start with ``with FakeUpstream(world) as fake:``; ``fake.env()`` points vbot at it."""
@@ -212,8 +235,16 @@ class FakeUpstream:
 
     def take_fault(self, path: str) -> dict[str, Any] | None:
         with self._lock:
+            nth = self.requests[path]  # this request's number for its path (counted already)
             for fault in self._faults:
                 if fnmatch.fnmatchcase(path, fault.get("path", "*")):
+                    if "first" in fault and nth > int(fault["first"]):
+                        continue
+                    if "probability" in fault:
+                        key = f"{self.world.get('seed', 0)}:{path}:{nth}".encode()
+                        draw = int(hashlib.sha1(key).hexdigest()[:8], 16) / 0xFFFFFFFF
+                        if draw >= float(fault["probability"]):
+                            continue
                     times = fault.get("times")
                     if times is not None:
                         if times <= 0:
@@ -274,11 +305,13 @@ class FakeUpstream:
         }
         if rewrite:
             env["VBOT_HTTP_REWRITE"] = rewrite
+        if routes.git_rewrite(self.world, base):
+            env["VBOT_GIT_REWRITE"] = routes.git_rewrite(self.world, base)
         return env
 
     def start(self) -> FakeUpstream:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-upstream")
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True, name="fake-upstream")
         self._thread.start()
         return self
 

@@ -48,6 +48,15 @@ class Context:
     cache: SweepCache = field(default_factory=SweepCache)
 
 
+def first_match(urls: tuple[str, ...], parse: Callable[[str], T | None]) -> T | None:
+    """The first non-empty ``parse(url)`` over a node's recipe URLs."""
+    for url in urls:
+        found = parse(url)
+        if found:
+            return found
+    return None
+
+
 class Source(Generic[Target]):
     """One upstream kind. ``match`` finds the upstream of a node, ``versions`` asks it.
 

@@ -1,34 +1,61 @@
 """GitHub: ``github.com/<owner>/<repo>/…`` recipe URLs.
 
-``GET {api}/repos/<o>/<r>/releases/latest``; on 404 (no stable release) the tags list. Tags are
-turned into versions by stripping known prefixes (``v``, ``release-``, ``<name>-``, and the prefix
-the recipe URL itself uses). ``GITHUB_TOKEN`` is sent to the API origin only.
+``GET {api}/repos/<o>/<r>/releases?per_page=20`` (which recent tags are drafts or pre-releases;
+release documents carry their notes, so only one small page) and
+``GET {api}/repos/<o>/<r>/tags?per_page=100``, following the ``Link`` header for at most
+``[sources.github] max_pages`` pages (default 3). Every stable tag is a candidate and the
+highest by conda order wins: "latest" is only the most recently published release. Tags become
+versions by stripping known prefixes (``v``, ``release-``, ``<name>-``, the prefix the recipe
+URL itself uses); tags in another numbering scheme than the current version are set aside.
+``GITHUB_TOKEN`` is sent to the API origin only.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from vbot.config import Config
 from vbot.errors import UpstreamError
+from vbot.http import Response, origin
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.github_graphql import GraphQLBatches
 from vbot.sources.tags import tags_to_versions
 
 _REPO = re.compile(r"^/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(/|$)")
+_NEXT = re.compile(r'<(?P<url>[^>]+)>\s*;\s*rel="?next"?')
+ACCEPT = {"Accept": "application/vnd.github+json"}
+RELEASES_PAGE = 20
 
 
 def repo_from_url(url: str) -> tuple[str, str] | None:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.hostname not in ("github.com", "www.github.com"):
+    if parts.scheme not in ("http", "https"):
+        return None
+    if parts.hostname not in ("github.com", "www.github.com", "codeload.github.com"):
         return None
     match = _REPO.match(parts.path)
     if not match:
         return None
     return match.group("owner"), match.group("repo").removesuffix(".git")
+
+
+def next_link(resp: Response) -> str | None:
+    """The ``rel="next"`` URL of a paginated answer, resolved against the request URL."""
+    header = resp.headers.get("Link") or ""
+    for part in header.split(","):
+        match = _NEXT.search(part)
+        if match:
+            return urljoin(resp.url, match.group("url"))
+    return None
+
+
+def _names(doc: object, key: str, what: str) -> list[dict]:
+    if not isinstance(doc, list):
+        raise UpstreamError(f"unexpected answer for {what}: not a list")
+    return [d for d in doc if isinstance(d, dict) and isinstance(d.get(key), str)]
 
 
 class GitHub(Source[tuple[str, str, str]]):
@@ -59,27 +86,40 @@ class GitHub(Source[tuple[str, str, str]]):
                 return (*repo, url)
         return None
 
+    def _tags(self, api: str, what: str) -> list[str] | None:
+        """Every tag name over at most ``max_pages`` pages; None when the repo is unknown."""
+        pages = max(1, int(self.ctx.config.source_option(self.name, "max_pages", 3)))
+        url: str | None = f"{api}/tags?per_page=100"
+        names: list[str] = []
+        for page in range(pages):
+            resp = self.ctx.http.get(url, ACCEPT, ok=(200, 404))
+            if resp.status == 404:
+                return None if page == 0 else names
+            names += [t["name"] for t in _names(resp.json(), "name", what)]
+            url = next_link(resp)
+            if not url or origin(url) != origin(api):
+                break
+        return names
+
     def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
         owner, repo, url = target
         batched = self._graphql.lookup(owner, repo) if self._graphql is not None else None
         if batched is not None:
             return batched.versions(node, url)
+        what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
-        accept = {"Accept": "application/vnd.github+json"}
-        latest = self.ctx.http.get(f"{api}/releases/latest", accept, ok=(200, 404))
-        if latest.status == 200:
-            doc = latest.json()
-            if not isinstance(doc, dict) or not isinstance(doc.get("tag_name"), str):
-                raise UpstreamError(f"unexpected answer for {owner}/{repo}: no tag_name")
-            if not doc.get("prerelease") and not doc.get("draft"):
-                found = tags_to_versions([doc["tag_name"]], node, url)
-                if found:
-                    return found
-        tags = self.ctx.http.get(f"{api}/tags?per_page=100", accept, ok=(200, 404))
-        if tags.status == 404:
-            raise UpstreamError(f"repository {owner}/{repo} not found")
-        doc = tags.json()
-        if not isinstance(doc, list):
-            raise UpstreamError(f"unexpected answer for {owner}/{repo} tags: not a list")
-        names = [t["name"] for t in doc if isinstance(t, dict) and isinstance(t.get("name"), str)]
+        rel = self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
+                                ok=(200, 404))
+        stable: list[str] = []
+        unstable: set[str] = set()
+        if rel.status == 200:
+            for entry in _names(rel.json(), "tag_name", f"{what} releases"):
+                if entry.get("draft") or entry.get("prerelease"):
+                    unstable.add(entry["tag_name"])
+                else:
+                    stable.append(entry["tag_name"])
+        tags = self._tags(api, f"{what} tags")
+        if tags is None and rel.status == 404:
+            raise UpstreamError(f"repository {what} not found")
+        names = [t for t in dict.fromkeys(stable + (tags or [])) if t not in unstable]
         return tags_to_versions(names, node, url)

@@ -6,8 +6,9 @@ batch to be checked fetches the whole batch in one query (other nodes of that ba
 each repository's answer is handed out once and then dropped, and a batch is forgotten when all
 its repositories were answered, so only the batches in flight are held in memory.
 
-Per repository the query asks what the REST calls ask: the latest release (GitHub's
-``latestRelease``: newest non-draft, non-prerelease) and the newest ``TAGS`` tags. A repository
+Per repository the query asks what the REST calls ask: the newest ``RELEASES`` releases (tag,
+draft, prerelease) and the newest ``TAGS`` tags (by tag commit date; the REST path pages through
+all tags, GraphQL takes the newest ``TAGS``). A repository
 GraphQL reports missing is a permanent "not found"; when a batch query itself fails, its nodes
 fall back to the REST calls (``lookup`` returns None).
 """
@@ -25,10 +26,12 @@ from vbot.nodeinfo import NodeInfo
 from vbot.sources.tags import tags_to_versions
 
 BATCH = 100  # repositories per query (GitHub allows up to 100 nodes per connection page)
-TAGS = 100  # tags per repository, as the REST fallback's per_page=100
+TAGS = 100  # newest tags per repository
+RELEASES = 100  # newest releases per repository
 
 _REPO_FIELDS = (
-    "latestRelease { tagName isDraft isPrerelease } "
+    f"releases(first: {RELEASES}, orderBy: {{field: CREATED_AT, direction: DESC}}) "
+    "{ nodes { tagName isDraft isPrerelease } } "
     f"refs(refPrefix: \"refs/tags/\", first: {TAGS}, "
     "orderBy: {field: TAG_COMMIT_DATE, direction: DESC}) { nodes { name } }"
 )
@@ -46,23 +49,27 @@ def build_query(repos: Sequence[tuple[str, str]]) -> str:
 
 @dataclass(frozen=True)
 class RepoTags:
-    """One repository's answer: its latest release tag and its newest tags (None: missing)."""
+    """One repository's answer: release tags (stable, and draft/prerelease) and newest tags."""
 
     owner: str
     repo: str
-    latest: str | None
+    stable: tuple[str, ...]
+    unstable: frozenset[str]
     tags: tuple[str, ...]
     missing: bool = False
 
     def versions(self, node: NodeInfo, url: str) -> list[str]:
-        """The same decision as the REST path: the latest release if usable, else the tags."""
+        """The same decision as the REST path: stable release tags and tags, minus the tags of
+        draft and prerelease releases."""
         if self.missing:
             raise UpstreamError(f"repository {self.owner}/{self.repo} not found")
-        if self.latest:
-            found = tags_to_versions([self.latest], node, url)
-            if found:
-                return found
-        return tags_to_versions(list(self.tags), node, url)
+        names = [t for t in dict.fromkeys(self.stable + self.tags) if t not in self.unstable]
+        return tags_to_versions(names, node, url)
+
+
+def _nodes(connection: object) -> list[dict]:
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    return [n for n in nodes or () if isinstance(n, dict)]
 
 
 def parse_answer(doc: object, repos: Sequence[tuple[str, str]]) -> dict[tuple[str, str], RepoTags]:
@@ -78,18 +85,18 @@ def parse_answer(doc: object, repos: Sequence[tuple[str, str]]) -> dict[tuple[st
     for i, (owner, name) in enumerate(repos):
         entry = data.get(f"r{i}")
         if not isinstance(entry, dict):
-            out[(owner, name)] = RepoTags(owner, name, None, (), missing=True)
+            out[(owner, name)] = RepoTags(owner, name, (), frozenset(), (), missing=True)
             continue
-        rel = entry.get("latestRelease")
-        latest = None
-        if isinstance(rel, dict) and isinstance(rel.get("tagName"), str) \
-                and not rel.get("isDraft") and not rel.get("isPrerelease"):
-            latest = rel["tagName"]
-        refs = entry.get("refs")
-        nodes = refs.get("nodes") if isinstance(refs, dict) else None
-        tags = tuple(n["name"] for n in nodes or () if isinstance(n, dict)
-                     and isinstance(n.get("name"), str))
-        out[(owner, name)] = RepoTags(owner, name, latest, tags)
+        stable: list[str] = []
+        unstable: set[str] = set()
+        for rel in _nodes(entry.get("releases")):
+            if isinstance(rel.get("tagName"), str):
+                if rel.get("isDraft") or rel.get("isPrerelease"):
+                    unstable.add(rel["tagName"])
+                else:
+                    stable.append(rel["tagName"])
+        tags = tuple(n["name"] for n in _nodes(entry.get("refs")) if isinstance(n.get("name"), str))
+        out[(owner, name)] = RepoTags(owner, name, tuple(stable), frozenset(unstable), tags)
     return out
 
 

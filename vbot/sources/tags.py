@@ -1,4 +1,4 @@
-"""Turning git tags into versions: prefixes, globs, the tag spelled in a recipe URL."""
+"""Turning git tags into versions: prefixes, globs, the tag spelled in a recipe URL, schemes."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ from vbot import versions
 from vbot.nodeinfo import NodeInfo
 
 _ARCHIVE_EXT = re.compile(r"\.(tar\.gz|tar\.bz2|tar\.xz|tgz|zip|tar)$")
+GENERIC_PREFIXES = ("release-", "release_", "release/", "rel-", "v.", "v", "V", "r")
+_SEPARATED_DIGITS = re.compile(r"[0-9]+(?:[_-][0-9]+)+")
 
 
 def tag_in_url(url: str) -> str | None:
     """The git tag a forge archive/release URL names (GitHub and GitLab shapes)."""
-    path = unquote(urlsplit(url).path)
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if parts.hostname == "codeload.github.com":  # /<o>/<r>/tar.gz/[refs/tags/]<tag>
+        rest = path.split("/", 4)[4] if path.count("/") >= 4 else ""
+        return rest.removeprefix("refs/tags/") or None
     if "/releases/download/" in path:
         return path.split("/releases/download/", 1)[1].rsplit("/", 1)[0] or None
     if "/archive/" in path:
@@ -28,23 +34,54 @@ def tag_in_url(url: str) -> str | None:
     return None
 
 
+def spellings(version: str) -> list[str]:
+    """How a version may be spelled in a tag or URL: as is, with ``_`` or ``-``, no dots."""
+    out = [version]
+    if "." in version:
+        out += [version.replace(".", "_"), version.replace(".", "-")]
+    return list(dict.fromkeys(out))
+
+
+def url_prefix(node: NodeInfo, url: str | None) -> str | None:
+    """The tag prefix the recipe URL uses for the current version (``releases/solr/``…)."""
+    if not url or not node.version:
+        return None
+    tag = tag_in_url(url)
+    if not tag:
+        return None
+    current = node.version[1:] if node.version[:1] in "vV" and node.version[1:2].isdigit() \
+        else node.version
+    for spelled in spellings(current):
+        if tag.endswith(spelled):
+            return tag[: -len(spelled)] or None
+    return None
+
+
 def prefixes_for(node: NodeInfo, url: str | None = None) -> list[str]:
     """Tag prefixes to try, most specific first: URL-inferred, ``<name>-``, release-, v."""
     found: list[str] = []
-    if url and node.version:
-        tag = tag_in_url(url)
-        if tag and node.version in tag:
-            pre = tag[: tag.index(node.version)]
-            if pre:
-                found.append(pre)
+    inferred = url_prefix(node, url)
+    if inferred:
+        found.append(inferred)
     for name in dict.fromkeys(filter(None, (node.package, node.name))):
         found += [f"{name}-", f"{name}_", f"{name}-v", f"{name}/v", f"{name}/"]
-    found += ["release-", "release_", "release/", "rel-", "v.", "v", "V", "r"]
+    found += list(GENERIC_PREFIXES)
     return list(dict.fromkeys(found))
 
 
+def strict_prefix(node: NodeInfo, url: str | None) -> str | None:
+    """A URL-inferred prefix that names a component (``solr-``, ``releases/solr/``).
+
+    Such a repository carries tags of other components too; only tags with this prefix count.
+    """
+    inferred = url_prefix(node, url)
+    if not inferred or inferred in GENERIC_PREFIXES:
+        return None
+    return inferred
+
+
 def tag_to_version(tag: str, prefixes: list[str]) -> str | None:
-    """The version a tag names (prefix stripped, ``_`` between digits read as ``.``)."""
+    """The version a tag names (prefix stripped, ``_``/``-`` between digits read as ``.``)."""
     tag = tag.strip()
     if tag.startswith("refs/tags/"):
         tag = tag[len("refs/tags/") :]
@@ -55,8 +92,8 @@ def tag_to_version(tag: str, prefixes: list[str]) -> str | None:
             break
     if not tag[:1].isdigit():
         return None
-    if "_" in tag and "." not in tag and re.fullmatch(r"[0-9_]+", tag):
-        tag = tag.replace("_", ".")
+    if "." not in tag and _SEPARATED_DIGITS.fullmatch(tag):
+        tag = re.sub(r"[_-]", ".", tag)
     return tag if versions.parse(tag) is not None else None
 
 
@@ -65,12 +102,33 @@ def allowed(tag: str, globs: tuple[str, ...]) -> bool:
 
 
 def tags_to_versions(tags: list[str], node: NodeInfo, url: str | None = None) -> list[str]:
-    prefixes = prefixes_for(node, url)
+    """Versions named by ``tags`` (allowed by the node's globs), in the current scheme."""
+    strict = strict_prefix(node, url)
+    prefixes = [strict] if strict else prefixes_for(node, url)
     out = []
     for tag in tags:
         if not allowed(tag, node.controls.allowed_tag_globs):
             continue
+        if strict and not tag.removeprefix("refs/tags/").startswith(strict):
+            continue
         version = tag_to_version(tag, prefixes)
         if version is not None:
             out.append(version)
-    return out
+    return like_current(out, node.version)
+
+
+def like_current(candidates: list[str], current: str | None) -> list[str]:
+    """Candidates in the numbering scheme of ``current`` when a repo mixes two schemes.
+
+    A date-like version (``2024.01.15``, ``20240115``) is a different scheme from ``1.4.2``;
+    so is a leading number with many more digits than the current one. When no candidate is
+    in the current scheme (the project switched), all candidates stay.
+    """
+    if not current or not candidates:
+        return candidates
+    want = versions.scheme(current)
+    if want is None:
+        return candidates
+    same = [c for c in candidates if versions.scheme(c) == want and
+            versions.lead_digits(c) <= versions.lead_digits(current) + 1]
+    return same or candidates

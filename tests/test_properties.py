@@ -1,0 +1,154 @@
+"""Property-based tests of the readers of untrusted files: versions files, node documents and
+graph.json never fail with anything but VbotError / NodeDocError, and valid documents
+round-trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vbot import jsonio, schema
+from vbot.commands.sweep import select
+from vbot.datarepo import DataRepo, NodeDocError
+from vbot.errors import VbotError
+from vbot.names import contained, sharded_relpath, unsafe_reason
+from vbot.report import RunReport
+
+SETTINGS = settings(max_examples=100, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+           | st.text(max_size=20))
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                           max_leaves=20)
+names = st.text(min_size=1, max_size=30) | st.text(  # lone surrogates included
+    st.characters(codec=None, categories=["Cs", "Ll", "Nd", "Po"]), min_size=1, max_size=8)
+safe_names = names.filter(lambda n: unsafe_reason(n) is None)
+version_strings = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._+!-]{0,30}\Z")
+valid_versions = (st.builds(lambda v: {"new_version": v}, st.none() | version_strings)
+                  | st.builds(lambda r: {"bad": "Upstream: " + r}, st.text(max_size=100)))
+raw_bytes = (st.binary(max_size=200)
+             | json_values.map(lambda v: json.dumps(v).encode())
+             | valid_versions.map(lambda v: jsonio.dumps(v).encode())
+             | st.integers(1, 5000).map(lambda n: b"[" * n)  # deep nesting
+             | st.integers(1, 3000).map(lambda n: b'{"a":' * n + b"1" + b"}" * n))
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("prop")
+
+
+def repo_with_graph(root: Path, graph: object) -> DataRepo:
+    jsonio.atomic_write_text(root / "graph.json", json.dumps(graph))
+    return DataRepo.open(root)
+
+
+@SETTINGS
+@given(data=raw_bytes)
+def test_json_reader_raises_only_vbot_errors(data: bytes) -> None:
+    try:
+        jsonio.loads(data, "x.json")
+    except VbotError as exc:
+        assert str(exc).startswith("x.json: ")
+
+
+@SETTINGS
+@given(name=safe_names, data=raw_bytes)
+def test_versions_reader_returns_valid_documents_or_none(root: Path, name: str,
+                                                         data: bytes) -> None:
+    repo = repo_with_graph(root, {"nodes": [{"id": name}], "links": []})
+    path = repo.versions_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    doc = repo.read_versions(name)
+    assert doc is None or schema.is_valid("versions", doc)
+
+
+@SETTINGS
+@given(name=safe_names, doc=valid_versions)
+def test_valid_versions_documents_round_trip(root: Path, name: str, doc: dict) -> None:
+    repo = repo_with_graph(root, {"nodes": [{"id": name}], "links": []})
+    path = repo.versions_path(name)
+    jsonio.write_if_changed(path, doc)
+    assert repo.read_versions(name) == doc
+    assert not jsonio.write_if_changed(path, doc)  # no churn
+    assert path.read_text("utf-8") == jsonio.dumps(doc)
+
+
+@SETTINGS
+@given(name=safe_names, data=raw_bytes)
+def test_node_documents_fail_only_their_node(root: Path, name: str, data: bytes) -> None:
+    graph = {"nodes": [{"id": name, "payload": {"__lazy_json__": f"node_attrs/{name}.json"}}]}
+    repo = repo_with_graph(root, graph)
+    path = root / sharded_relpath("node_attrs", name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    try:
+        attrs = repo.node_attrs(name)
+    except NodeDocError:
+        return
+    assert isinstance(attrs, dict)
+    report = RunReport("sweep", "t")
+    infos = select(repo, None, report)  # never raises; the node is checked or reported
+    assert len(infos) + len(report.outcomes) == 1
+
+
+node_entries = st.fixed_dictionaries(
+    {"id": names | json_values},
+    optional={"payload": st.fixed_dictionaries({"__lazy_json__": st.text(max_size=30)})
+              | json_values})
+graphs = (json_values
+          | st.fixed_dictionaries({"nodes": st.lists(node_entries, max_size=5)},
+                                  optional={"links": st.lists(json_values, max_size=3),
+                                            "directed": json_values, "graph": json_values}))
+
+
+@SETTINGS
+@given(graph=graphs)
+def test_graph_reader_raises_only_vbot_errors(root: Path, graph: object) -> None:
+    try:
+        repo = repo_with_graph(root, graph)
+    except VbotError as exc:
+        assert str(exc).startswith("graph.json")
+        return
+    report = RunReport("sweep", "t")
+    infos = select(repo, None, report)  # hostile payloads affect only their nodes
+    ids = [n["id"] for n in repo.graph["nodes"]]
+    assert len(infos) + len(report.outcomes) == len(set(map(repr, ids)))
+
+
+@SETTINGS
+@given(data=raw_bytes)
+def test_graph_reader_on_raw_bytes(root: Path, data: bytes) -> None:
+    (root / "graph.json").write_bytes(data)
+    try:
+        DataRepo.open(root)
+    except VbotError as exc:
+        assert str(exc).startswith("graph.json")
+
+
+@SETTINGS
+@given(ids=st.lists(safe_names, min_size=1, max_size=8, unique=True))
+def test_graphs_round_trip(root: Path, ids: list[str]) -> None:
+    graph = {"directed": True, "multigraph": False, "graph": {}, "links": [],
+             "nodes": [{"id": n, "payload": {"__lazy_json__": f"node_attrs/{n}.json"}}
+                       for n in ids]}
+    repo = repo_with_graph(root, graph)
+    assert repo.safe_names() == (ids, {})
+    assert repo.layout == "cf"
+    assert not repo.write_graph() or json.loads((root / "graph.json").read_text()) == graph
+    assert DataRepo.open(root).graph == graph
+
+
+@SETTINGS
+@given(name=names)
+def test_safe_names_stay_inside_the_repo(root: Path, name: str) -> None:
+    if unsafe_reason(name) is None:
+        target = contained(root, sharded_relpath("versions", name))
+        assert root.resolve() in target.parents

@@ -1,0 +1,84 @@
+"""``vbot status --html``: a self-contained page with the expected figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.maintainer_scenario import three_sweeps
+from vbot.commands.status import collect
+from vbot.main import main
+
+
+def _cards(page: str) -> dict[str, int]:
+    return {k: int(v) for v, k in re.findall(r'<div class="card" id="card-[a-z]+"><b[^>]*>(\d+)'
+                                             r"</b>([a-z]+)</div>", page)}
+
+
+def test_status_page_figures(tmp_path: Path, make_remote, fake, monkeypatch, capsys) -> None:
+    s = three_sweeps(tmp_path, make_remote, fake, monkeypatch)
+    sweep1, merge1, sweep2, sweep3, merge2 = s.runs
+    out = tmp_path / "site" / "index.html"
+    # straight from the bare remote (cloned into a workdir)
+    assert main(["status", str(s.bare), "--html", str(out), "--workdir",
+                 str(tmp_path / "st")]) == 0
+    summary = capsys.readouterr().out
+    assert not (tmp_path / "st").exists()  # a bare repo is read in place, not cloned
+    assert summary.startswith("6 nodes, 4 outdated, 2 failing (pypi 2), 3 sweeps; wrote ")
+    page = out.read_text()
+
+    # outdated: merged new_version above version (conda order); gone/attrs are bad, old archived
+    assert _cards(page) == {"nodes": 6, "outdated": 4, "failing": 2, "sweeps": 3, "merges": 2,
+                            "reverts": 0}
+    rows = re.findall(r'<tr><td>([^<]+)</td><td>([^<]+)</td><td class="new">([^<]+)</td>', page)
+    assert sorted(rows) == [("attrs", "23.1.0", "24.2.0"), ("black", "24.1.0", "26.1.0"),
+                            ("flaky", "1.0", "1.2"), ("requests", "2.31.0", "2.34.0")]
+
+    # failures by source with the affected nodes and reasons
+    sources = re.findall(r'<tr class="source" data-source="([^"]+)"><td>[^<]+</td>'
+                         r'<td class="n">(\d+)</td>', page)
+    assert sources == [("pypi", "2")]
+    assert "<li><b>attrs</b>: HTTP 404 from" in page and "<li><b>gone</b>: HTTP 404" in page
+
+    # sweep history: table (newest first) and one pair of bars per sweep
+    sweeps = re.findall(r'<tr class="sweep"><td>[^<]+</td><td>([^<]+)</td><td class="n">(\d+)'
+                        r'</td><td class="n">(\d+)</td><td class="n">(\d+)</td>'
+                        r'<td class="n">(\d+)</td>', page)
+    assert sweeps == [(sweep3, "5", "3", "2", "2"), (sweep2, "5", "1", "4", "2"),
+                      (sweep1, "5", "5", "0", "1")]
+    bars = re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)" '
+                      r'fill="(#[0-9a-f]+)"><title>[^<]*?(sweep-[^:]+): (\d+) (new|errors)', page)
+    assert [(r, int(n), kind) for _, _, r, n, kind in bars] == [
+        (sweep1, 5, "new"), (sweep1, 1, "errors"), (sweep2, 1, "new"), (sweep2, 2, "errors"),
+        (sweep3, 3, "new"), (sweep3, 2, "errors")]
+    heights = {(r, kind): float(h) for h, _, r, _, kind in bars}
+    assert heights[(sweep1, "new")] == max(heights.values()) > 0
+    assert heights[(sweep2, "errors")] == 2 * heights[(sweep2, "new")]
+
+    # self-contained: no scripts, no links, no external references
+    assert "<svg" in page and "<style>" in page
+    assert not re.search(r"<script|<link|<img|src=|href=|@import|url\(", page)
+
+
+def test_status_from_a_clone_after_revert(tmp_path: Path, make_remote, fake, monkeypatch,
+                                          capsys) -> None:
+    s = three_sweeps(tmp_path, make_remote, fake, monkeypatch, layout="inline")
+    assert main(["revert", s.runs[4], s.url, "--workdir", str(tmp_path / "rw")]) == 0
+    capsys.readouterr()
+    clone = s.clone(tmp_path / "clone")
+    data = collect(clone)
+    assert data.layout == "inline" and data.reverts == 1 and data.merges == 2
+    # merge2 reverted: the merged values of merge1 are back
+    assert sorted(data.outdated) == [("attrs", "23.1.0", "24.2.0"), ("black", "24.1.0", "25.1.0"),
+                                     ("flaky", "1.0", "1.2"), ("requests", "2.31.0", "2.32.3")]
+    assert [p.new for p in data.sweeps] == [5, 1, 3]
+    # a URL is cloned into the workdir first; the figures are the same
+    assert main(["status", s.url, "--html", str(tmp_path / "u.html"), "--workdir",
+                 str(tmp_path / "st")]) == 0
+    assert (tmp_path / "st" / ".git").is_dir()
+    assert capsys.readouterr().out.startswith(
+        "6 nodes, 4 outdated, 2 failing (pypi 2), 3 sweeps; wrote ")
+    monkeypatch.chdir(clone)
+    assert main(["status", "--html", "page.html"]) == 0
+    assert "wrote page.html" in capsys.readouterr().out
+    assert (clone / "page.html").read_text().startswith("<!DOCTYPE html>")

@@ -1,0 +1,136 @@
+"""``vbot status [REPO] --html OUT``: one self-contained HTML page about a data repo.
+
+What it shows: how many nodes are outdated (merged ``new_version`` above ``version``, conda
+order), the upstream failures by source with the affected nodes (versions files with ``bad``,
+whose text reads ``Upstream: <source>: <reason>``), and the sweep history (new versions and
+errors per run, from the ``vbot sweep: ...`` commit subjects) as an inline SVG chart.
+No external assets: inline CSS and SVG only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+from vbot import gitrepo, jsonio, versions
+from vbot.datarepo import CF, INLINE, LAZY
+from vbot.errors import VbotError
+from vbot.gitrepo import Workspace
+from vbot.names import sharded_relpath, unsafe_reason
+from vbot.statuspage import StatusData, SweepPoint, render_html
+from vbot.validation import classify
+
+SWEEP_SUBJECT = re.compile(
+    r"^vbot sweep: (\d+) checked, (\d+) new, (\d+) unchanged, (\d+) errors")
+UPSTREAM = re.compile(r"^Upstream: ([^:]+): (.*)$", re.S)
+
+
+def _doc(blobs: dict[str, bytes | None], sha: str | None) -> Any:
+    data = blobs.get(sha) if sha else None
+    try:
+        return json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+
+
+def _find(files: dict[str, str], folder: str, name: str) -> str | None:
+    """Blob of ``<folder>/<name>``: sharded first, then flat (as DataRepo reads it)."""
+    return files.get(sharded_relpath(folder, name)) or files.get(f"{folder}/{name}.json")
+
+
+def _outdated(graph: dict[str, Any], files: dict[str, str], blobs: dict[str, bytes | None],
+              cf: bool) -> tuple[int, list[tuple[str, str, str]]]:
+    names = [n for n in graph["nodes"] if isinstance(n, dict) and unsafe_reason(n.get("id"))
+             is None]
+    found = []
+    for node in names:
+        name = node["id"]
+        if cf:
+            ref = (node.get("payload") or {}).get(LAZY)
+            if not isinstance(ref, str) or "/" not in ref:
+                continue
+            folder, _, fname = ref.rpartition("/")
+            attrs = _doc(blobs, _find(files, folder, fname.removesuffix(".json")))
+            info = _doc(blobs, _find(files, "version_pr_info", name))
+            new = info.get("new_version") if isinstance(info, dict) else None
+        else:
+            attrs, new = node, node.get("new_version")
+        current = attrs.get("version") if isinstance(attrs, dict) else None
+        if not isinstance(new, str) or current is None:
+            continue
+        new_v, cur_v = versions.parse(new), versions.parse(str(current))
+        if new_v is not None and cur_v is not None and new_v > cur_v:
+            found.append((name, str(current), new))
+    return len(names), found
+
+
+def _failures(files: dict[str, str], blobs: dict[str, bytes | None],
+              versions_files: list[str]) -> dict[str, list[tuple[str, str]]]:
+    table: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for rel in versions_files:
+        doc = _doc(blobs, files[rel])
+        if not isinstance(doc, dict) or not isinstance(doc.get("bad"), str):
+            continue
+        match = UPSTREAM.match(doc["bad"])
+        source, reason = (match.group(1), match.group(2)) if match else ("(unknown)", doc["bad"])
+        table[source].append((rel.rsplit("/", 1)[-1][: -len(".json")], reason))
+    return {k: sorted(v) for k, v in sorted(table.items())}
+
+
+def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
+    """Everything the page shows, from the committed state ``rev`` of a clone or bare repo:
+    one ``git ls-tree``, one ``git cat-file --batch`` and one ``git log`` call."""
+    files = gitrepo.tree_files(repo_dir, rev)
+    if "graph.json" not in files:
+        raise VbotError(f"{repo_dir}: no graph.json in {rev} (not a data repo?)")
+    graph = _doc(gitrepo.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+        raise VbotError(f"{repo_dir}: graph.json is not node-link graph data")
+    cf = any(isinstance(n, dict) and isinstance(n.get("payload"), dict) and LAZY in n["payload"]
+             for n in graph["nodes"])
+    versions_files = sorted(p for p in files if classify(p) == "versions")
+    wanted = [files[p] for p in versions_files]
+    if cf:
+        wanted += [sha for p, sha in files.items()
+                   if p.endswith(".json") and p.split("/", 1)[0] in ("node_attrs",
+                                                                      "version_pr_info")]
+    blobs = gitrepo.read_blobs(repo_dir, wanted)
+    count, outdated = _outdated(graph, files, blobs, cf)
+    log = gitrepo.log(repo_dir, rev=rev)
+    reverted = {rid for e in log for rid in gitrepo.reverted_runs(e.message)}
+    sweeps = []
+    merges = reverts = 0
+    for entry in reversed(log):
+        match = SWEEP_SUBJECT.match(entry.subject)
+        if match:
+            n = [int(g) for g in match.groups()]
+            sweeps.append(SweepPoint(entry.date, entry.sha, entry.run_id, *n,
+                                     reverted=entry.run_id in reverted))
+        elif entry.subject.startswith("vbot merge:"):
+            merges += 1
+        elif entry.subject.startswith("vbot revert:"):
+            reverts += 1
+    return StatusData(head=log[0].sha if log else "", layout=CF if cf else INLINE, nodes=count,
+                      outdated=outdated, failures=_failures(files, blobs, versions_files),
+                      sweeps=sweeps, merges=merges, reverts=reverts)
+
+
+def status(repo: str, html_out: Path, out: TextIO, workdir: Path | None = None) -> StatusData:
+    with ExitStack() as stack:
+        if gitrepo.is_git_dir(repo):  # a clone or a bare repo: read its HEAD directly
+            root = Path(repo).resolve()
+        else:
+            root = stack.enter_context(Workspace.open(repo, workdir)).path
+        data = collect(root)
+        title = f"vbot status: {Path(repo).name if Path(repo).name not in ('', '.') else root.name}"
+        jsonio.atomic_write_text(html_out.resolve(), render_html(data, title))
+        html_out.chmod(0o644)  # a page to publish, not a private temp file
+    failed = sum(len(v) for v in data.failures.values())
+    print(f"{data.nodes} nodes, {len(data.outdated)} outdated, {failed} failing "
+          f"({', '.join(f'{k} {len(v)}' for k, v in data.failures.items()) or 'none'}), "
+          f"{len(data.sweeps)} sweeps; wrote {html_out}", file=out)
+    return data
