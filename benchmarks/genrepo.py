@@ -147,7 +147,7 @@ def generate(root: Path, n: int, kinds: tuple[str, ...], seed: int = 7
         elif kind == "cran":
             pkg = "R" + name.replace("-", "")
             url = f"https://cran.r-project.org/src/contrib/{pkg}_{current}.tar.gz"
-            world["cran"][pkg] = {"versions": vers}
+            world["cran"][pkg] = vers  # the fake's PACKAGES index: package -> versions
             expect[name] = {"kind": kind, "package": pkg}
         else:  # crates
             url = f"https://crates.io/api/v1/crates/{name}/{current}/download"
