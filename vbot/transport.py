@@ -52,7 +52,8 @@ class TransportResponse:
         self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
         for key, value in raw.getheaders():  # repeated headers are joined, as requests does
             self.headers[key] = f"{self.headers[key]}, {value}" if key in self.headers else value
-        self._done = method == "HEAD"
+        self._head = method == "HEAD"
+        self._done = self._head
         self._coding = self.headers.get("Content-Encoding", "").strip().lower()
         self._inflate: zlib._Decompress | None = None
 
@@ -100,8 +101,10 @@ class TransportResponse:
             yield chunk
 
     def close(self) -> None:
-        """Release the connection; one whose body was not read to the end is closed."""
-        if not self._done:
+        """Release the connection; one whose body was not read to the end is closed, and so
+        is one that answered a HEAD (a server that wrongly sends a body there would otherwise
+        leave it in front of the next answer)."""
+        if not self._done or self._head:
             self._conn.drop()
         self._raw.close()
 
