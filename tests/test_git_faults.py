@@ -23,7 +23,9 @@ from vbot.names import sharded_relpath
 NAMES = [f"pkg{i:02d}" for i in range(8)]
 WORLD = {"pypi": {n: {"versions": ["1.0", "1.5"]} for n in NAMES},
          "github": {"o/gh": {"releases": [{"tag_name": "v3.0"}]}},
-         "faults": [{"path": "/github/repos/o/gh/*", "kind": "status", "status": 500}]}
+         "faults": [{"path": "/github/repos/o/gh/*", "kind": "status", "status": 500},
+                    # with a token GitHub is asked through GraphQL first: fail that too
+                    {"path": "/github/graphql", "kind": "status", "status": 500}]}
 TOKEN = "ghp_" + "S3CRETt0ken" * 3  # a GitHub-shaped token
 PLAIN = "plainsecret-" + "x7" * 8  # a secret without a recognisable shape
 URL_PW = "urlpassw0rd-SECRET"

@@ -73,6 +73,23 @@ class Checker:
         self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
         self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
 
+    def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
+        """Let every source plan batched requests for the nodes it will be asked first about."""
+        firsts: dict[str, list[NodeInfo]] = {name: [] for name in self.sources}
+        for node in nodes:
+            for name in self.order(node):
+                try:
+                    if self.sources[name].match(node) is not None:
+                        firsts[name].append(node)
+                        break
+                except Exception:  # noqa: BLE001 - check() reports it for this node
+                    break
+        for name, source in self.sources.items():
+            try:
+                source.prefetch(firsts[name])
+            except Exception:  # noqa: BLE001 - a batching failure falls back to per-node checks
+                continue
+
     def order(self, node: NodeInfo) -> list[str]:
         wanted = node.controls.sources
         if wanted is None:

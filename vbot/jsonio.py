@@ -40,15 +40,24 @@ def load(path: Path, where: str | None = None) -> Any:
     return loads(data, label)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename.
+
+    ``fsync=False`` for files that a git commit makes durable (versions files, merge results):
+    the rename still makes the write atomic for readers, and a file torn by a power cut before
+    the commit is an uncommitted change, which the next run discards.
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:  # mkdir only when needed: it is a syscall per file otherwise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -67,12 +76,12 @@ def read_if_valid(path: Path) -> Any:
         return _MISSING
 
 
-def write_if_changed(path: Path, obj: Any) -> bool:
+def write_if_changed(path: Path, obj: Any, fsync: bool = True) -> bool:
     """Write ``obj`` canonically unless the file already parses to the same value.
 
     Returns True when the file was (re)written.
     """
     if read_if_valid(path) == obj:
         return False
-    atomic_write_text(path, dumps(obj))
+    atomic_write_text(path, dumps(obj), fsync=fsync)
     return True

@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "default 16)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="persistent HTTP cache for conditional requests (default: $VBOT_CACHE_DIR "
+                   "or 'http' under the user cache dir; keep it between CI runs)")
+    p.add_argument("--no-cache", dest="http_cache", action="store_false",
+                   help="no persistent HTTP cache: every request is unconditional")
     p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
                    help="stop checking after SECONDS: nodes not checked by then are reported as "
                    "transient failures and the results so far are committed and pushed")
@@ -189,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             push=args.push, report=args.report, config=args.config, progress=not args.quiet,
             deadline=args.deadline,
             executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
-            shard=args.shard))
+            shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache))
         report.print_summary(sys.stdout)
         return EXIT_OK
     if args.command == "merge":

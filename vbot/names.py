@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -46,15 +47,31 @@ def sharded_relpath(folder: str, name: str) -> str:
     return "/".join([folder, *shard_parts(name), f"{name}.json"])
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _real_dir(path: str) -> str:
+    """``os.path.realpath`` of a folder, one ``lstat`` per new folder thanks to the cache.
+
+    Folders vbot creates are never symlinks, so a cached answer stays right for a run.
+    """
+    parent, base = os.path.split(path)
+    if not base or parent == path:
+        return os.path.realpath(path)
+    joined = os.path.join(_real_dir(parent), base)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
 def contained(root: Path, relpath: str) -> Path:
     """``root / relpath``, refusing anything that would resolve outside ``root``.
 
     Symbolic links inside the data repo are refused too (wherever they point): a checked-out
     link could otherwise redirect a write to another file of the repo or outside it.
+    Folders are resolved once per run (``_real_dir``): one ``lstat`` per new folder.
     """
-    base = os.path.realpath(root)
+    base = _real_dir(os.path.abspath(root))
     lexical = os.path.normpath(os.path.join(base, relpath))
-    target = os.path.realpath(lexical)
+    folder, leaf = os.path.split(lexical)
+    joined = os.path.join(_real_dir(folder), leaf)
+    target = os.path.realpath(joined) if os.path.islink(joined) else joined
     if os.path.commonpath([base, target]) != base or target == base:
         raise VbotError(f"refusing path outside the data repo: {relpath!r}")
     if target != lexical:

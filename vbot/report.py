@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ class RunReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     files: Counter = field(default_factory=Counter)  # written / unchanged / kept / skipped
     durations: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase (with children)
+    rss_mb: dict[str, float] = field(default_factory=dict)  # peak RSS at the end of each phase
     extra: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter, repr=False)
 
@@ -31,13 +34,16 @@ class RunReport:
         self.files[file_result] += 1
 
     @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+    def phase(self, name: str, cpu: bool = True) -> Iterator[None]:
+        """Time a phase (accumulating); ``cpu=False`` for hot per-node sections."""
+        start, used = time.perf_counter(), _cpu_seconds() if cpu else 0.0
         try:
             yield
         finally:
-            self.durations[name] = round(
-                self.durations.get(name, 0.0) + time.perf_counter() - start, 3)
+            self.durations[name] = self.durations.get(name, 0.0) + time.perf_counter() - start
+            if cpu:
+                self.cpu[name] = self.cpu.get(name, 0.0) + _cpu_seconds() - used
+                self.rss_mb[name] = _peak_rss_mb()
 
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)
@@ -78,7 +84,10 @@ class RunReport:
             "run_id": self.run_id,
             "counts": self.counts(),
             "by_source": self.by_source(),
-            "durations": {**dict(sorted(self.durations.items())), "total": self.elapsed()},
+            "durations": {**{k: round(v, 3) for k, v in sorted(self.durations.items())},
+                          "total": self.elapsed()},
+            "cpu": {k: round(v, 3) for k, v in sorted(self.cpu.items())},
+            "peak_rss_mb": {**self.rss_mb, "total": _peak_rss_mb()},
             "failures": self.failures(),
             **self.extra,
         }
@@ -114,6 +123,17 @@ class RunReport:
         if self.durations:
             print(f"  took {self.elapsed():.1f}s (" + ", ".join(
                 f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all threads) plus its finished child processes (git)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def new_run_id(kind: str) -> str:

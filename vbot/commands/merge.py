@@ -62,7 +62,8 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
         if doc.get("new_version") == value:
             return False
-        return jsonio.write_if_changed(path, {**doc, "new_version": value})
+        # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
+        return jsonio.write_if_changed(path, {**doc, "new_version": value}, fsync=False)
     node = repo._node_entry(name)
     if node.get("new_version") == value:
         return False

@@ -8,6 +8,7 @@ Routes (one server, one port; each service under its own prefix):
 - ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
 - ``/cran``, ``/crates``, ``/gitlab``, ``/ros``, ``/git``, GitHub releases and paged tags:
   see ``routes.py`` (world keys ``cran``, ``crates``, ``gitlab``, ``ros``, ``git``)
+- ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
 
 World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vbot.fakeupstream import responses, routes
+from vbot.fakeupstream import graphql, responses, routes
 
 Rendered = responses.Rendered
 NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
@@ -74,6 +75,9 @@ ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **route
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes: without TCP_NODELAY, Nagle + delayed ACK add
+    # ~40 ms to every keep-alive answer, which swamps the configured latency
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -84,6 +88,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._serve(head=False)
+
+    def do_POST(self) -> None:  # GitHub GraphQL only (vbot/fakeupstream/graphql.py)
+        fake = self.server.fake
+        path = urlsplit(self.path).path
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fake.count(path, self.headers)
+        latency = float(fake.world.get("latency_ms", 0)) / 1000.0
+        if latency:
+            time.sleep(latency)
+        fault = fake.take_fault(path)
+        if fault is not None and self._fault(fault):
+            return
+        if path != "/github/graphql":
+            self._send(*NOT_FOUND, {})
+            return
+        self._send(*graphql.render(fake.world, body), {})
 
     def _serve(self, head: bool) -> None:
         fake = self.server.fake

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -91,6 +91,13 @@ class Source(Generic[Target]):
 
     def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
+        """Called once per sweep with every node to check, in check order, before checking.
+
+        Sources that can batch (one request answering many nodes) plan their batches here;
+        the default does nothing. Must not raise for a single node's problem.
+        """
 
     def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
         raise NotImplementedError

@@ -13,7 +13,7 @@ URL itself uses); tags in another numbering scheme than the current version are 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from vbot.config import Config
@@ -21,6 +21,7 @@ from vbot.errors import UpstreamError
 from vbot.http import Response, origin
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source
+from vbot.sources.github_graphql import GraphQLBatches
 from vbot.sources.tags import tags_to_versions
 
 _REPO = re.compile(r"^/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(/|$)")
@@ -70,6 +71,14 @@ class GitHub(Source[tuple[str, str, str]]):
             return {}
         return {base: {"Authorization": f"Bearer {token}"}}
 
+    _graphql: GraphQLBatches | None = None
+
+    def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
+        """With a token, answer from batched GraphQL queries (vbot/sources/github_graphql.py)."""
+        if self.ctx.config.github_token:
+            repos = [t[:2] for t in map(self.match, nodes) if t is not None]
+            self._graphql = GraphQLBatches(self.ctx.http, self.base_url(), repos)
+
     def match(self, node: NodeInfo) -> tuple[str, str, str] | None:
         for url in node.urls:
             repo = repo_from_url(url)
@@ -94,6 +103,9 @@ class GitHub(Source[tuple[str, str, str]]):
 
     def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
         owner, repo, url = target
+        batched = self._graphql.lookup(owner, repo) if self._graphql is not None else None
+        if batched is not None:
+            return batched.versions(node, url)
         what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
         rel = self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,

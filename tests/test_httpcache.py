@@ -1,0 +1,144 @@
+"""The persistent HTTP cache: conditional requests, 304s, same-URL dedup, crash safety."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_cf_tree, node_attrs, point_env_at
+from vbot.commands.sweep import SweepOptions, sweep
+from vbot.config import HttpSettings
+from vbot.http import HttpClient
+from vbot.httpcache import HttpCache
+from vbot.main import main
+from vbot.names import sharded_relpath
+
+
+def pypi_url(name: str, version: str) -> str:
+    return f"https://pypi.example/packages/source/{name[0]}/{name}/{name}-{version}.tar.gz"
+
+
+WORLD = {
+    "pypi": {f"pkg{i}": {"versions": ["1.0", f"1.{i + 1}"]} for i in range(12)}
+    | {"big": {"versions": ["2.0", "2.5"], "large": True}},
+    "github": {"org/tool": {"releases": [{"tag_name": "v3.1"}], "tags": ["v3.1", "v3.0"]}},
+}
+NODES = {f"pkg{i}": node_attrs(f"pkg{i}", pypi_url(f"pkg{i}", "1.0"), "1.0") for i in range(12)}
+NODES["big"] = node_attrs("big", pypi_url("big", "2.0"), "2.0")
+NODES["tool"] = node_attrs("tool", "https://github.com/org/tool/archive/v3.0.tar.gz", "3.0")
+
+
+@pytest.fixture
+def world(fake, monkeypatch):
+    fake.set_world(WORLD)
+    point_env_at(fake, monkeypatch)
+    return fake
+
+
+def run(remote, tmp_path: Path, **kw) -> object:
+    return sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "work", progress=False,
+                              cache_dir=tmp_path / "cache", **kw))
+
+
+def test_repeat_sweep_revalidates_with_304_and_commits_nothing(tmp_path, make_remote, world):
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    first = run(remote, tmp_path)
+    assert first.files["written"] == len(NODES)
+    assert first.extra["http_cache"]["not_modified"] == 0
+    commits = len(remote.commits())
+    before_requests, before_304 = world.total_requests, world.not_modified
+    cache_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*") if p.is_file()}
+    assert cache_files  # the bodies were stored on disk
+
+    second = run(remote, tmp_path)
+    made = world.total_requests - before_requests
+    answered_304 = world.not_modified - before_304
+    assert made == second.extra["requests"] and made >= len(NODES)
+    assert answered_304 >= 0.9 * made
+    assert second.extra["http_cache"]["not_modified"] == answered_304
+    assert second.files["written"] == 0
+    assert second.counts()["found"] == len(NODES)
+    assert len(remote.commits()) == commits
+    assert second.extra["commit"] is None
+    # every conditional request carried the stored validator
+    cond = [h for h in world.headers_seen[-made:] if "If-None-Match" in h]
+    assert len(cond) >= answered_304
+    # a 304 does not rewrite the cache entry
+    assert all(p.stat().st_mtime_ns == m for p, m in cache_files.items())
+    assert remote.show(sharded_relpath("versions", "big")) == {"new_version": "2.5"}
+
+
+def test_upstream_change_is_seen_through_the_cache(tmp_path, make_remote, world):
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    run(remote, tmp_path)
+    changed = dict(WORLD, pypi=dict(WORLD["pypi"], pkg3={"versions": ["1.0", "1.4", "9.0"]}))
+    world.set_world(changed)
+    again = run(remote, tmp_path)
+    assert again.files["written"] == 1
+    assert remote.show(sharded_relpath("versions", "pkg3")) == {"new_version": "9.0"}
+    assert len(remote.commits()) == 3
+
+
+def test_no_cache_sends_no_conditional_requests(tmp_path, make_remote, world):
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    run(remote, tmp_path, http_cache=False)
+    run(remote, tmp_path, http_cache=False)
+    assert world.not_modified == 0
+    assert not any("If-None-Match" in h for h in world.headers_seen)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_same_url_is_requested_once_per_sweep(tmp_path, make_remote, world):
+    nodes = {"a": node_attrs("a", pypi_url("pkg1", "1.0"), "1.0"),
+             "b": node_attrs("b", pypi_url("pkg1", "1.0"), "1.0"),
+             "c": node_attrs("c", pypi_url("pkg1", "1.0"), "1.0")}
+    remote = make_remote(make_cf_tree(tmp_path / "tree", nodes))
+    report = run(remote, tmp_path)
+    assert world.requests["/pypi/pkg1/json"] == 1
+    assert report.extra["http_cache"]["deduplicated"] == 2
+    assert {remote.show(sharded_relpath("versions", n))["new_version"] for n in nodes} == {"1.2"}
+
+
+def test_concurrent_requests_for_one_url_make_one_request(tmp_path, world):
+    world.set_world(dict(WORLD, latency_ms=50))
+    cache = HttpCache(tmp_path / "c")
+    client = HttpClient(HttpSettings(), pool_size=20, cache=cache)
+    url = f"{world.base_url}/pypi/pkg2/json"
+    bodies: list[bytes] = []
+
+    def fetch() -> None:
+        bodies.append(client.get(url).body)
+
+    threads = [threading.Thread(target=fetch) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert world.requests["/pypi/pkg2/json"] == 1
+    assert len(bodies) == 20 and len(set(bodies)) == 1 and b'"1.3"' in bodies[0]
+
+
+def test_damaged_entry_is_a_miss_not_an_error(tmp_path, world):
+    url = f"{world.base_url}/pypi/pkg4/json"
+    HttpClient(HttpSettings(), cache=HttpCache(tmp_path / "c")).get(url)
+    (entry,) = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
+    entry.write_bytes(entry.read_bytes()[:-10])  # a torn write
+    cache = HttpCache(tmp_path / "c")
+    resp = HttpClient(HttpSettings(), cache=cache).get(url)
+    assert resp.json()["info"]["name"] == "pkg4"
+    assert cache.not_modified == 0
+    assert "If-None-Match" not in world.headers_seen[-1]
+    assert not list((tmp_path / "c").rglob("*.tmp"))
+
+
+def test_cli_cache_dir_option(tmp_path, make_remote, world, capsys):
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    args = ["sweep", remote.url, "--workdir", str(tmp_path / "w"), "-q",
+            "--cache-dir", str(tmp_path / "cli-cache")]
+    assert main(args) == 0
+    before = world.not_modified
+    assert main(args) == 0
+    assert world.not_modified - before >= len(NODES)
+    assert any((tmp_path / "cli-cache").rglob("*"))
