@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -162,7 +163,7 @@ def run_vbot(cmd: str, remote: Path, workdir: Path, run: Path, env: dict[str, st
 
 def vbot_sweep(data: Path, run: Path, fake: Fake, workers: int, token: str | None,
                tag: str, workdir: Path | None = None, cache: Path | None = None,
-               remote: Path | None = None) -> dict[str, Any]:
+               remote: Path | None = None, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     config = run / "vbot.toml"
     config.write_text(f"[http]\nper_host = {workers}\n", "utf-8")
     remote = remote or fresh_remote(data, run)
@@ -170,8 +171,8 @@ def vbot_sweep(data: Path, run: Path, fake: Fake, workers: int, token: str | Non
     cache = cache or run / "cache"
     before = fake.stats()
     got = run_vbot("sweep", remote, workdir, run, vbot_env(fake, token),
-                   ["--workers", str(workers), "--config", str(config), "--cache-dir", str(cache)],
-                   tag)
+                   ["--workers", str(workers), "--config", str(config), "--cache-dir", str(cache),
+                    *extra], tag)
     got["upstream"] = delta(fake.stats(), before)
     got.update(remote=remote, workdir=workdir, cache=cache)
     return got
@@ -292,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--github-token", default=None,
                     help="a (fake) token: vbot then batches GitHub through GraphQL")
     ap.add_argument("--no-nvchecker", action="store_true", help="vbot only")
+    ap.add_argument("--vbot-args", default="", help="extra `vbot sweep` arguments, e.g. "
+                    "'--executor dask --processes 2' (quoted, split like a shell)")
     ap.add_argument("--no-setup", action="store_true",
                     help="do not create benchmarks/.venv with nvchecker when it is missing")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="work folder (default out/)")
@@ -329,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             run = base_run / f"c{conc}"
             run.mkdir(parents=True)
             res: dict[str, Any] = {}
-            first = vbot_sweep(data, run, fake, conc, args.github_token, "sweep")
+            first = vbot_sweep(data, run, fake, conc, args.github_token, "sweep",
+                               extra=tuple(shlex.split(args.vbot_args)))
             first["correct"] = check_results(first["workdir"], expect)
             res["vbot"] = first
             rows += phase_rows(f"vbot sweep c={conc}", first)
