@@ -38,7 +38,7 @@ import urllib3
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
-from vbot.httpcache import HttpCache
+from vbot.httpcache import Fetched, HttpCache
 from vbot.redact import redact
 from vbot.transport import Transport
 
@@ -55,11 +55,8 @@ MIN_TIMEOUT = 0.05
 
 
 @dataclass(frozen=True)
-class Response:
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+class Response(Fetched):
+    """An answer (url, status, headers, body), with the parsing helpers sources use."""
 
     def json(self) -> Any:
         """The parsed body; malformed bodies are a permanent per-node failure with a reason."""
