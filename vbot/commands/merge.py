@@ -21,6 +21,7 @@ from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
 from vbot.names import contained
 from vbot.progress import Progress
+from vbot.publish import commit_and_push
 from vbot.report import RunReport, new_run_id
 
 
@@ -140,18 +141,8 @@ def merge(opts: MergeOptions) -> MergeResult:
                    f"{sum(len(v) for v in listed.values())} files not merged\n\n"
                    + "".join(f"{k}: {len(v)}\n" for k, v in sorted(listed.items()))
                    + f"\nVbot-Run: {report.run_id}\n")
-        with report.phase("commit"):
-            sha = ws.commit(["version_pr_info", "graph.json"], message)
-        report.extra["commit"] = sha
-        report.extra["pushed"] = False
-        try:
-            if opts.push and (sha or ws.unpushed()):
-                with report.phase("push"):
-                    ws.push()
-                report.extra["pushed"] = True
-        finally:
-            if opts.report:
-                report.write(opts.report)
+        commit_and_push(ws, report, ["version_pr_info", "graph.json"], message, opts.push,
+                        opts.report)
     return MergeResult(report, dict(listed), changed, unchanged)
 
 

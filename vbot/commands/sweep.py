@@ -21,6 +21,7 @@ from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import write_if_changed
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
+from vbot.publish import commit_and_push
 from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
 from vbot.shard import Shard
@@ -194,16 +195,5 @@ def sweep(opts: SweepOptions) -> RunReport:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
                                         "shard": str(opts.shard) if opts.shard else None}
-        with report.phase("commit"):
-            sha = ws.commit(["versions"], commit_message(report))
-        report.extra["commit"] = sha
-        report.extra["pushed"] = False
-        try:
-            if opts.push and (sha or ws.unpushed()):
-                with report.phase("push"):
-                    ws.push()
-                report.extra["pushed"] = True
-        finally:
-            if opts.report:
-                report.write(opts.report)
+        commit_and_push(ws, report, ["versions"], commit_message(report), opts.push, opts.report)
     return report

@@ -1,0 +1,27 @@
+"""The end of every writing command: one commit, push (unless asked not to), the JSON report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vbot.gitrepo import Workspace
+from vbot.report import RunReport
+
+
+def commit_and_push(ws: Workspace, report: RunReport, pathspecs: list[str], message: str,
+                    push: bool, report_path: Path | None) -> str | None:
+    """Commit ``pathspecs`` once, push when asked (also an earlier unpushed commit), and write
+    the report even when the push fails. Returns the new commit's sha, or None."""
+    with report.phase("commit"):
+        sha = ws.commit(pathspecs, message)
+    report.extra["commit"] = sha
+    report.extra["pushed"] = False
+    try:
+        if push and (sha or ws.unpushed()):
+            with report.phase("push"):
+                ws.push()
+            report.extra["pushed"] = True
+    finally:
+        if report_path:
+            report.write(report_path)
+    return sha
