@@ -11,7 +11,6 @@ import functools
 import json
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote
 
 Rendered = tuple[int, str, bytes]
 JSON = "application/json"
@@ -82,10 +81,6 @@ def render_github_latest(world: dict[str, Any], repo: str) -> Rendered | None:
                           "draft": False, "prerelease": False, "id": 1,
                           "html_url": f"https://github.com/{repo}/releases/tag/{rel['tag_name']}"})
     return 404, JSON, b'{"message":"Not Found","documentation_url":"https://docs.github.com"}'
-
-
-def npm_name(path: str) -> str:
-    return unquote(path)
 
 
 def render_npm(world: dict[str, Any], name: str) -> Rendered | None:
