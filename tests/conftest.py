@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -33,6 +34,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "vbot tests")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@vbot.example")
+
+
+class Blocking:
+    """A test's blocking view of an async object (an HttpClient, a Checker): each coroutine
+    method call runs to completion on an event loop of its own."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.target, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+        return lambda *args, **kwargs: asyncio.run(attr(*args, **kwargs))
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from types import MappingProxyType
 from typing import Any
 
-from tests.conftest import node_attrs
+from tests.conftest import Blocking, node_attrs
 from vbot.check import Checker, Outcome
 from vbot.commands.sweep import make_http
 from vbot.config import load_config
@@ -16,14 +16,14 @@ from vbot.sources import Context
 
 
 def checker_for(fake: FakeUpstream, world: dict[str, Any],
-                options: dict[str, dict[str, Any]] | None = None, **env: str) -> Checker:
-    """A checker whose sources point at ``fake`` serving ``world``; ``options`` are
-    ``[sources.<name>]`` tables as in vbot.toml."""
+                options: dict[str, dict[str, Any]] | None = None, **env: str) -> Blocking:
+    """A checker (with a blocking ``check``) whose sources point at ``fake`` serving
+    ``world``; ``options`` are ``[sources.<name>]`` tables as in vbot.toml."""
     fake.set_world(world)
     config = load_config(None, None, env={**fake.env(), **env})
     if options:
         config = dataclasses.replace(config, sources=MappingProxyType(options))
-    return Checker(Context(config=config, http=make_http(config, 4)))
+    return Blocking(Checker(Context(config=config, http=make_http(config, 4))))
 
 
 def controls(**vu: Any) -> dict[str, Any]:

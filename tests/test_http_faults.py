@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 
 import pytest
 
+from tests.conftest import Blocking
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.fakeupstream import FakeUpstream
@@ -20,10 +21,16 @@ FAST = HttpSettings(connect_timeout=1.0, read_timeout=0.5, retries=2, backoff=0.
                     max_retry_after=3.0, max_rate_limit_wait=3.0, max_body_bytes=100_000)
 
 
-def client(fake: FakeUpstream, settings: HttpSettings = FAST, token: str | None = None
-           ) -> HttpClient:
+def async_client(fake: FakeUpstream, settings: HttpSettings = FAST, token: str | None = None
+                 ) -> HttpClient:
     creds = {f"{fake.base_url}/github": {"Authorization": f"Bearer {token}"}} if token else {}
     return HttpClient(settings, creds, scopes=[f"{fake.base_url}/github", fake.base_url])
+
+
+def client(fake: FakeUpstream, settings: HttpSettings = FAST, token: str | None = None
+           ) -> Blocking:
+    """The client with blocking calls (one event loop per call)."""
+    return Blocking(async_client(fake, settings, token))
 
 
 def with_faults(fake: FakeUpstream, *faults: dict) -> FakeUpstream:
@@ -89,20 +96,24 @@ def test_retry_after_beyond_the_cap_fails_fast_as_rate_limited(fake: FakeUpstrea
 
 def test_rate_limit_pauses_only_its_scope(fake: FakeUpstream) -> None:
     with_faults(fake, {"path": "/github/*", "kind": "ratelimit", "reset_in": 2, "first": 1})
-    http = client(fake)
+    http = async_client(fake)
     gh_done: list[float] = []
     start = time.monotonic()
 
-    def github() -> None:
-        http.get(f"{fake.base_url}/github/repos/o/r/releases/latest")
+    async def github() -> None:
+        await http.get(f"{fake.base_url}/github/repos/o/r/releases/latest")
         gh_done.append(time.monotonic() - start)
 
-    worker = threading.Thread(target=github)
-    worker.start()
-    time.sleep(0.3)  # the github scope is paused now
-    http.get(f"{fake.base_url}/pypi/attrs/json")
-    pypi_took = time.monotonic() - start
-    worker.join(10)
+    async def pypi() -> float:
+        await asyncio.sleep(0.3)  # the github scope is paused now
+        await http.get(f"{fake.base_url}/pypi/attrs/json")
+        return time.monotonic() - start
+
+    async def both() -> float:
+        _, took = await asyncio.gather(github(), pypi())
+        return took
+
+    pypi_took = asyncio.run(asyncio.wait_for(both(), 10))
     assert gh_done and gh_done[0] >= 1.0  # waited for the reset
     assert pypi_took < gh_done[0]  # the other scope on the same host did not wait
     assert fake.requests["/github/repos/o/r/releases/latest"] == 2
@@ -161,7 +172,7 @@ def test_only_http_and_https_are_fetched(fake: FakeUpstream, url: str) -> None:
 def test_a_rewrite_cannot_smuggle_another_scheme(fake: FakeUpstream) -> None:
     settings = HttpSettings(rewrite=(("https://mirror.example/", "file:///etc/"),))
     with pytest.raises(UpstreamError, match="refusing file"):
-        HttpClient(settings).get("https://mirror.example/passwd")
+        Blocking(HttpClient(settings)).get("https://mirror.example/passwd")
 
 
 def test_redirect_to_another_host_drops_the_token(fake: FakeUpstream) -> None:

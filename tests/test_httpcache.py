@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
+from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import HttpSettings
 from vbot.http import HttpClient
@@ -106,27 +106,23 @@ def test_concurrent_requests_for_one_url_make_one_request(tmp_path, world):
     cache = HttpCache(tmp_path / "c")
     client = HttpClient(HttpSettings(), pool_size=20, cache=cache)
     url = f"{world.base_url}/pypi/pkg2/json"
-    bodies: list[bytes] = []
 
-    def fetch() -> None:
-        bodies.append(client.get(url).body)
+    async def fetch_all() -> list[bytes]:  # 20 checks asking for one URL at the same time
+        answers = await asyncio.gather(*(client.get(url) for _ in range(20)))
+        return [resp.body for resp in answers]
 
-    threads = [threading.Thread(target=fetch) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    bodies = asyncio.run(fetch_all())
     assert world.requests["/pypi/pkg2/json"] == 1
     assert len(bodies) == 20 and len(set(bodies)) == 1 and b'"1.3"' in bodies[0]
 
 
 def test_damaged_entry_is_a_miss_not_an_error(tmp_path, world):
     url = f"{world.base_url}/pypi/pkg4/json"
-    HttpClient(HttpSettings(), cache=HttpCache(tmp_path / "c")).get(url)
+    Blocking(HttpClient(HttpSettings(), cache=HttpCache(tmp_path / "c"))).get(url)
     (entry,) = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
     entry.write_bytes(entry.read_bytes()[:-10])  # a torn write
     cache = HttpCache(tmp_path / "c")
-    resp = HttpClient(HttpSettings(), cache=cache).get(url)
+    resp = Blocking(HttpClient(HttpSettings(), cache=cache)).get(url)
     assert resp.json()["info"]["name"] == "pkg4"
     assert cache.not_modified == 0
     assert "If-None-Match" not in world.headers_seen[-1]

@@ -150,15 +150,15 @@ def test_every_executor_gives_identical_trees(tmp_path, world30, fake) -> None:
     nodes, expected = world30
     tree = make_scale_tree(tmp_path / "tree", nodes)
     trees = {}
-    for kind in executors.KINDS if has_dask else ("thread", "process"):
+    for kind in executors.KINDS if has_dask else ("local", "process"):
         remote = _remote(tree, tmp_path / kind)
         before = fake.total_requests
-        spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "thread" else 3)
+        spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "local" else 3)
         report = _sweep(remote, tmp_path / f"w-{kind}", executor=spec, workers=4)
         assert report.counts()["checked"] == 25 and report.counts()["skipped"] == 5
         # request counts come back from the worker processes and add up
         assert report.extra["requests"] == fake.total_requests - before > 0
-        if kind != "thread":
+        if kind != "local":
             assert report.extra["executor"]["chunks"] == 9  # ceil(25 / 3)
             assert report.extra["executor"]["failed_chunks"] == 0
         check_expected(remote, expected)
@@ -177,7 +177,8 @@ def test_process_pool_crash_gives_transient_outcomes() -> None:
     infos = [NodeInfo(f"n{i}", "1.0") for i in range(6)]
     runner = Runner(ExecutorSpec("process", processes=2, chunk_size=2),
                     Recipe("crash", _exit_in_worker), workers=2)
-    outcomes = list(runner.run(infos))
+    outcomes: list[Outcome] = []
+    runner.run(infos, outcomes.append)
     assert sorted(o.node for o in outcomes) == [f"n{i}" for i in range(6)]
     assert {o.status for o in outcomes} == {TRANSIENT}
     assert all("executor" in (o.reason or "") for o in outcomes)
@@ -349,10 +350,10 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, make_remote, world30) 
 
 
 class _SlowChecker:
-    def check(self, node: NodeInfo) -> Outcome:
-        import time
+    async def check(self, node: NodeInfo) -> Outcome:
+        import asyncio
 
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
         return Outcome(node.name, FOUND, "1.0", "slow")
 
 
@@ -368,7 +369,8 @@ def test_process_pool_deadline_returns_every_node() -> None:
     runner = Runner(ExecutorSpec("process", processes=1, chunk_size=1),
                     Recipe("slow", _slow_checker), workers=1)
     start = time.monotonic()
-    outcomes = list(runner.run(infos, deadline=start + 3.0))
+    outcomes: list[Outcome] = []
+    runner.run(infos, outcomes.append, deadline=start + 3.0)
     assert time.monotonic() - start < 3.0 + 5.0  # one running chunk may finish, not all 40
     assert sorted(o.node for o in outcomes) == [i.name for i in infos]
     late = [o for o in outcomes if o.status == TRANSIENT]
@@ -388,18 +390,18 @@ def test_bundled_data_gives_identical_results_with_every_executor(tmp_path) -> N
     tree = tmp_path / "tree"
     shutil.copytree(data / "repo", tree)
     world = json.loads((data / "world.json").read_text("utf-8"))
-    kinds = executors.KINDS if importlib.util.find_spec("distributed") else ("thread", "process")
+    kinds = executors.KINDS if importlib.util.find_spec("distributed") else ("local", "process")
     results = {}
     with FakeUpstream(world) as fake:
         for kind in kinds:
             remote = _remote(tree, tmp_path / kind)
-            spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "thread" else 4)
+            spec = ExecutorSpec(kind, processes=2, chunk_size=None if kind == "local" else 4)
             report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / f"w-{kind}",
                                         workers=4, progress=False, env=fake.env(),
                                         executor=spec))
             outcomes = {n: (o.status, o.source, o.version) for n, o in report.outcomes.items()}
             results[kind] = (versions_tree(remote), outcomes)
-    reference = results["thread"]
+    reference = results["local"]
     assert sum(1 for s, _, _ in reference[1].values() if s == FOUND) >= 30
     for kind, got in results.items():
         assert got[1] == reference[1], kind

@@ -66,7 +66,10 @@ def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
 
 
 class Checker:
-    """Holds one instance of every source for a sweep and checks nodes with them."""
+    """Holds one instance of every source for a sweep and checks nodes with them.
+
+    ``check`` is a coroutine: a sweep runs many checks at once on one event loop
+    (``vbot/executors.py``)."""
 
     def __init__(self, ctx: Context, registry: Any = REGISTRY) -> None:
         self.ctx = ctx
@@ -97,7 +100,7 @@ class Checker:
         chosen = dict.fromkeys(canonical(n) for n in wanted)  # conda-forge names, in order
         return [n for n in chosen if n in self.sources]
 
-    def check(self, node: NodeInfo) -> Outcome:
+    async def check(self, node: NodeInfo) -> Outcome:
         errors: list[tuple[str, UpstreamError]] = []
         answered: str | None = None
         for name in self.order(node):
@@ -106,7 +109,7 @@ class Checker:
                 target = source.match(node)
                 if target is None:
                     continue
-                found = pick(source.versions(target, node), node)
+                found = pick(await source.versions(target, node), node)
             except UpstreamError as exc:
                 errors.append((name, exc))
                 continue

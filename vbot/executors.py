@@ -1,51 +1,67 @@
-"""Running node checks in parallel; results stream back to the single coordinating writer.
+"""Running node checks concurrently; each outcome goes to the single coordinating writer.
 
-Three executors, one contract: the caller iterates outcomes as they complete and alone writes
-files and commits. ``thread`` checks in this process (``run_threads``). ``process`` (a local
-process pool) and ``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each
-worker process builds its own checker (HTTP client, sources) from a picklable recipe, once per
-sweep, and sends back only outcomes. A chunk whose worker dies is retried elsewhere; a chunk that
-cannot be finished at all comes back as ``transient`` outcomes, so every node still gets one.
+Three executors, one contract: the caller's ``sink`` gets one outcome per node as checks
+complete, and the caller alone writes files and commits. ``local`` (the default) runs the checks
+in this process as asyncio tasks on one event loop (``run_local``): no threads, so no GIL
+hand-offs, and the sink runs on the loop between checks. ``process`` (a local process pool) and
+``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each worker process builds
+its own checker (HTTP client, sources) from a picklable recipe, once per sweep, checks its chunk
+on its own event loop and sends back only outcomes. A chunk whose worker dies is retried
+elsewhere; a chunk that cannot be finished at all comes back as ``transient`` outcomes, so every
+node still gets one.
 
-The thread workers are daemon threads, so a check stuck past the sweep deadline can be abandoned:
-the sweep reports it as a transient failure, commits what it has and the process can still exit.
+A check still running past the sweep deadline (plus a grace period) is cancelled and reported as
+a transient failure; the sweep then commits what it has.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
 import math
 import os
-import queue
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from vbot.check import BAD, TRANSIENT, Outcome
 from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
 
-KINDS = ("thread", "process", "dask")
+KINDS = ("local", "process", "dask")
 DASK_EXTRA = "pip install 'vbot[dask]'"
 MAX_CHUNK = 64
 CHUNKS_PER_SLOT = 4
 CHUNK_RETRIES = 3
 CHUNK_DEADLINE_REASON = "sweep deadline reached before the chunk came back"
 DEADLINE_REASON = "sweep deadline reached before the check finished"
+T = TypeVar("T")
 
 
-def _guarded(check: Callable[[NodeInfo], Outcome], info: NodeInfo) -> Outcome:
-    """``check(info)``, with any crash turned into a per-node outcome (never a lost node)."""
+Check = Callable[[NodeInfo], Awaitable[Outcome]]
+Sink = Callable[[Outcome], None]
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on a new event loop: uvloop's when it is installed, else asyncio's."""
     try:
-        return check(info)
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+async def _guarded(check: Check, info: NodeInfo) -> Outcome:
+    """``await check(info)``, with any crash turned into a per-node outcome (never a lost node)."""
+    try:
+        return await check(info)
     except UpstreamError as exc:
         return Outcome(info.name, TRANSIENT if exc.transient else BAD, reason=exc.reason,
                        rate_limited=exc.rate_limited or None)
@@ -53,92 +69,53 @@ def _guarded(check: Callable[[NodeInfo], Outcome], info: NodeInfo) -> Outcome:
         return Outcome(info.name, BAD, reason=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def run_threads(
-    infos: Sequence[NodeInfo], check: Callable[[NodeInfo], Outcome], workers: int,
-    deadline: float | None = None, grace: float = 2.0,
-) -> Iterator[Outcome]:
-    """Check every node on ``workers`` threads, yielding one outcome per node as they complete.
+def _late(info: NodeInfo) -> Outcome:
+    return Outcome(info.name, TRANSIENT, reason=DEADLINE_REASON)
 
-    At most ``2 * workers`` checks are queued, so memory does not grow with the node count.
+
+async def run_local(infos: Sequence[NodeInfo], check: Check, workers: int, sink: Sink,
+                    deadline: float | None = None, grace: float = 2.0) -> None:
+    """Check every node with at most ``workers`` checks in flight on the running event loop,
+    calling ``sink(outcome)`` once per node as each check completes.
+
+    Nodes are handed out one at a time, so memory does not grow with the node count.
     ``deadline`` is a ``time.monotonic()`` value: after it no new check starts and every node
-    not yet checked is yielded as a transient failure; checks still running ``grace`` seconds
-    after it are abandoned and yielded the same way.
+    not yet checked goes to the sink as a transient failure; checks still running ``grace``
+    seconds after it are cancelled and reported the same way.
     """
-    todo: queue.Queue[NodeInfo | None] = queue.Queue(maxsize=2 * workers)
-    done: queue.Queue[tuple[NodeInfo, Outcome]] = queue.Queue()
+    pending = iter(infos)
+    running: dict[int, NodeInfo] = {}
+    stop = False
 
-    def work() -> None:
-        while True:
-            info = todo.get()
+    async def worker(slot: int) -> None:
+        while not stop:
+            info = next(pending, None)
             if info is None:
                 return
-            done.put((info, _guarded(check, info)))
+            running[slot] = info
+            outcome = await _guarded(check, info)
+            del running[slot]
+            sink(outcome)
 
-    threads = [threading.Thread(target=work, name=f"vbot-check-{i}", daemon=True)
-               for i in range(max(1, min(workers, len(infos))))]
-    for thread in threads:
-        thread.start()
-
-    def late(info: NodeInfo) -> Outcome:
-        return Outcome(info.name, TRANSIENT, reason=DEADLINE_REASON)
-
-    pending = iter(infos)
-    outstanding = 0  # queued or running
-    submitted: list[NodeInfo] = []
-    finished: set[str] = set()
-    exhausted = cut = False
+    tasks = [asyncio.create_task(worker(i)) for i in range(max(1, min(workers, len(infos))))]
     try:
-        while True:
-            past = deadline is not None and time.monotonic() >= deadline
-            while not exhausted and not past and not todo.full():
-                info = next(pending, None)
-                if info is None:
-                    exhausted = True
-                    break
-                todo.put(info)
-                submitted.append(info)
-                outstanding += 1
-            if past and not cut:  # nothing new starts after the deadline
-                cut = exhausted = True
-                while True:  # queued but not started: workers will not take them now
-                    try:
-                        info = todo.get_nowait()
-                    except queue.Empty:
-                        break
-                    if info is not None:
-                        outstanding -= 1
-                        finished.add(info.name)
-                        yield late(info)
-                for info in pending:
-                    yield late(info)
-            if exhausted and outstanding == 0:
-                return
-            timeout = None
-            if deadline is not None:
-                timeout = max(0.0, (deadline if not past else deadline + grace) - time.monotonic())
-            try:
-                info, outcome = done.get(timeout=timeout if timeout is None else max(timeout, 0.01))
-            except queue.Empty:
-                if past:  # grace over: give up on what is still queued or running
-                    while not done.empty():
-                        info, outcome = done.get_nowait()
-                        finished.add(info.name)
-                        yield outcome
-                    for info in submitted:
-                        if info.name not in finished:
-                            finished.add(info.name)
-                            yield late(info)
-                    return
-                continue
-            outstanding -= 1
-            finished.add(info.name)
-            yield outcome
+        if deadline is None:
+            await asyncio.gather(*tasks)
+            return
+        _, left = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+        if left:
+            stop = True  # nothing new starts after the deadline
+            _, left = await asyncio.wait(left, timeout=grace)
+        for task in left:  # grace over: give up on what is still running
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        for info in list(running.values()):
+            sink(_late(info))
+        for info in pending:
+            sink(_late(info))
     finally:
-        for _ in threads:  # wake idle workers so they exit
-            try:
-                todo.put_nowait(None)
-            except queue.Full:
-                break
+        for task in tasks:  # an interrupt or a failing sink: leave no check behind
+            task.cancel()
 
 
 # -- the worker side -------------------------------------------------------------------------
@@ -147,7 +124,7 @@ def run_threads(
 class NodeChecker(Protocol):
     """What a recipe builds: ``vbot.check.Checker`` (``check`` plus its context's HTTP client)."""
 
-    def check(self, node: NodeInfo) -> Outcome: ...
+    async def check(self, node: NodeInfo) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -180,10 +157,13 @@ def _requests_of(checker: Any) -> int:
     return int(getattr(getattr(ctx, "http", None), "requests_made", 0))
 
 
-def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], threads: int) -> ChunkResult:
-    """Worker-side task: check a chunk of nodes with ``threads`` threads, return the outcomes."""
+def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> ChunkResult:
+    """Worker-side task: check a chunk of nodes, ``concurrency`` at a time, on an event loop of
+    its own; return the outcomes."""
     checker = _checker_for(recipe)
-    outcomes = tuple(run_threads(infos, checker.check, max(1, min(threads, len(infos)))))
+    done: list[Outcome] = []
+    run_loop(run_local(infos, checker.check, concurrency, done.append))
+    outcomes = tuple(done)
     return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker))
 
 
@@ -194,7 +174,7 @@ def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], threads: int) -> Chun
 class ExecutorSpec:
     """``--executor``, ``--scheduler``, ``--processes`` and ``--chunk-size`` of a sweep."""
 
-    kind: str = "thread"
+    kind: str = "local"
     scheduler: str | None = None  # dask: address of an existing scheduler
     processes: int | None = None  # process pool size / LocalCluster workers (default: CPUs)
     chunk_size: int | None = None  # nodes per task (default: sized from the slot count)
@@ -239,24 +219,24 @@ class Runner:
     def requests_made(self) -> int:
         return sum(self._requests.values())
 
-    def run(self, infos: Sequence[NodeInfo],
-            local_check: Callable[[NodeInfo], Outcome] | None = None,
-            deadline: float | None = None) -> Iterator[Outcome]:
-        """Outcomes as they complete, one per node.
+    def run(self, infos: Sequence[NodeInfo], sink: Sink, local_check: Check | None = None,
+            deadline: float | None = None) -> None:
+        """Check every node; ``sink(outcome)`` is called once per node as results come in.
 
-        ``local_check``: what the thread executor runs (default: a checker from the recipe;
+        ``local_check``: what the local executor runs (default: a checker from the recipe;
         its requests are then not counted here). ``deadline``: a ``time.monotonic()`` value;
-        process and dask cancel the chunks not back by then and yield their nodes as
-        transient (each worker's HTTP client has the same deadline, see the recipe); thread
-        hands it to ``run_threads``.
+        process and dask cancel the chunks not back by then and report their nodes as
+        transient (each worker's HTTP client has the same deadline, see the recipe); local
+        hands it to ``run_local``.
         """
-        if self.spec.kind == "thread":
+        if self.spec.kind == "local":
             check = local_check or self.recipe.build().check
-            return run_threads(infos, check, self.workers, deadline=deadline)
+            run_loop(run_local(infos, check, self.workers, sink, deadline=deadline))
+            return
         self._deadline = deadline
-        if self.spec.kind == "process":
-            return self._run_processes(infos)
-        return self._run_dask(infos)
+        found = self._run_processes(infos) if self.spec.kind == "process" else self._run_dask(infos)
+        for outcome in found:
+            sink(outcome)
 
     def _timeout(self) -> float | None:
         return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())

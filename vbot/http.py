@@ -1,6 +1,7 @@
 """The HTTP layer every source uses: pooled sessions, timeouts, retries, limits, secrets.
 
-- one ``requests.Session`` per worker thread, connection pools kept alive;
+- asyncio: one event loop runs every check of a sweep (``vbot/transport.py`` speaks HTTP/1.1,
+  connections kept alive per origin); nothing here blocks the loop;
 - connect/read timeouts on every request, a cap on the body size;
 - retries with exponential backoff and full jitter on connection errors, resets, 5xx and 429,
   honouring ``Retry-After`` up to a cap (beyond the cap: a rate-limited failure, no waiting);
@@ -23,34 +24,27 @@ limits and the deadline are *transient*; other 4xx, oversized and malformed bodi
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import random
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-
-import requests
-import urllib3
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.httpcache import Fetched, HttpCache
 from vbot.redact import redact
-from vbot.transport import Transport
+from vbot.transport import BodyTooLarge, InvalidURL, Transport, TransportError, TransportTimeout
 
 MAX_REDIRECTS = 5
 USER_AGENT = "vbot/0.1 (+version bot for package graphs)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # caller-supplied headers that must not cross to another origin on a redirect
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "private-token"})
-# network-level failures worth a retry (resets and truncated bodies included)
-TRANSIENT_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError)
-CHUNK = 16384  # body read size: small enough to notice the deadline between reads
 MIN_TIMEOUT = 0.05
 
 
@@ -114,7 +108,7 @@ def rate_limit_reset(resp: Response) -> float | None:
 
 
 class HttpClient:
-    """Thread-safe HTTP client shared by every source of a sweep."""
+    """The HTTP client every source of a sweep shares, on one event loop."""
 
     def __init__(
         self,
@@ -135,30 +129,24 @@ class HttpClient:
         bases = {s.rstrip("/") + "/" for s in scopes} | {k for k, _ in self._credentials}
         self._scopes = sorted(bases, key=len, reverse=True)
         self._pool_size = pool_size
-        self._local = threading.local()
-        self._host_limits: dict[str, threading.BoundedSemaphore] = {}
-        self._lock = threading.Lock()
+        self._transport = Transport({"User-Agent": USER_AGENT})
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._host_limits: dict[str, asyncio.Semaphore] = {}
         self._paused: dict[str, float] = {}  # scope -> monotonic time the pause ends
         self._exhausted: dict[str, tuple[float, str]] = {}  # scope -> (monotonic end, reason)
         self._deadline: float | None = None  # monotonic time after which nothing is fetched
         self.requests_made = 0
 
     # -- plumbing ------------------------------------------------------------------------
-    def _session(self) -> Transport:
-        # a lean http.client transport in place of requests.Session: same call, same
-        # exceptions, a fifth of the CPU per request (vbot/transport.py, benchmarks/RESULTS.md)
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = Transport({"User-Agent": USER_AGENT})
-        return session
-
-    def _host_limit(self, url: str) -> threading.BoundedSemaphore:
+    def _host_limit(self, url: str) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # semaphores belong to the loop that first used them
+            self._host_limits, self._loop = {}, loop
         host = origin(url)
-        with self._lock:
-            sem = self._host_limits.get(host)
-            if sem is None:
-                sem = self._host_limits[host] = threading.BoundedSemaphore(self.settings.per_host)
-            return sem
+        sem = self._host_limits.get(host)
+        if sem is None:
+            sem = self._host_limits[host] = asyncio.Semaphore(self.settings.per_host)
+        return sem
 
     def rewrite(self, url: str) -> str:
         for old, new in self.settings.rewrite:
@@ -189,12 +177,13 @@ class HttpClient:
                                 transient=True)
         return left
 
-    def _sleep(self, seconds: float, url: str) -> None:
+    async def _sleep(self, seconds: float, url: str) -> None:
         left = self._left(url)
         if left is not None and seconds >= left:
             raise UpstreamError(f"sweep deadline reached while waiting to retry {self._show(url)}",
                                 transient=True)
-        time.sleep(seconds)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
 
     def _timeouts(self, url: str) -> tuple[float, float]:
         left = self._left(url)
@@ -212,17 +201,18 @@ class HttpClient:
                 return base
         return origin(url)
 
-    def _wait_for_scope(self, url: str) -> None:
-        """Block while the URL's scope is paused; fail at once when it is exhausted."""
+    async def _wait_for_scope(self, url: str) -> None:
+        """Wait while the URL's scope is paused; fail at once when it is exhausted."""
+        if not self._paused and not self._exhausted:
+            return
         scope = self.scope(url)
         now = time.monotonic()
-        with self._lock:
-            exhausted = self._exhausted.get(scope)
-            paused = self._paused.get(scope, 0.0)
+        exhausted = self._exhausted.get(scope)
+        paused = self._paused.get(scope, 0.0)
         if exhausted and exhausted[0] > now:
             raise UpstreamError(exhausted[1], rate_limited=True)
         if paused > now:
-            self._sleep(paused - now, url)
+            await self._sleep(paused - now, url)
 
     def _rate_limited(self, url: str, resp: Response) -> bool:
         """Handle an exhausted rate limit: pause the scope (True) or mark it exhausted.
@@ -240,18 +230,17 @@ class HttpClient:
             shown = "an unknown time" if wait == float("inf") else f"{wait:.0f}s"
             reason = (f"rate limited by {self._show(scope)} (HTTP {resp.status}); the limit "
                       f"resets in {shown}, more than max_rate_limit_wait")
-            with self._lock:
-                self._exhausted[scope] = (now + min(wait, 86400.0), reason)
+            self._exhausted[scope] = (now + min(wait, 86400.0), reason)
             if not refused:
                 return False
             raise UpstreamError(reason, rate_limited=True)
-        with self._lock:  # reset times are whole seconds: add a little slack
-            self._paused[scope] = max(self._paused.get(scope, 0.0), now + wait + 0.25)
+        # reset times are whole seconds: add a little slack
+        self._paused[scope] = max(self._paused.get(scope, 0.0), now + wait + 0.25)
         return True
 
     # -- one exchange --------------------------------------------------------------------
-    def _once(self, method: str, url: str, headers: dict[str, str],
-              payload: bytes | None = None) -> Response:
+    async def _once(self, method: str, url: str, headers: dict[str, str],
+                    payload: bytes | None = None) -> Response:
         """One request (following redirects by hand), no retries."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -266,67 +255,27 @@ class HttpClient:
                 if (current.rstrip("/") + "/").startswith(prefix):
                     sent.update(creds)
             timeout = self._timeouts(current)
-            with self._host_limit(target):
-                with self._lock:
-                    self.requests_made += 1
-                resp = self._session().request(
-                    method, target, headers=sent, timeout=timeout, stream=True,
-                    allow_redirects=False, data=payload,
-                )
+            async with self._host_limit(target):
+                self.requests_made += 1
                 try:
-                    if resp.is_redirect and resp.headers.get("Location"):
-                        nxt = urljoin(current, resp.headers["Location"])
-                        if origin(nxt) != origin(current):  # never carry secrets elsewhere
-                            headers = {k: v for k, v in headers.items()
-                                       if k.lower() not in SECRET_HEADERS}
-                        current = nxt
-                        continue
-                    body = self._read_capped(resp, current) if method != "HEAD" else b""
-                finally:
-                    resp.close()
-            return Response(url=current, status=resp.status_code, headers=resp.headers, body=body)
+                    answer = await self._transport.request(
+                        method, target, sent, timeout, payload, self.settings.max_body_bytes,
+                        self._left(current))
+                except BodyTooLarge as exc:
+                    cap = self.settings.max_body_bytes
+                    declared = f" (Content-Length {exc.declared})" if exc.declared else ""
+                    raise UpstreamError(f"response from {self._show(current)} larger than "
+                                        f"{cap} bytes{declared}") from None
+            if answer.is_redirect:
+                nxt = urljoin(current, answer.headers["Location"])
+                if origin(nxt) != origin(current):  # never carry secrets elsewhere
+                    headers = {k: v for k, v in headers.items()
+                               if k.lower() not in SECRET_HEADERS}
+                current = nxt
+                continue
+            return Response(url=current, status=answer.status, headers=answer.headers,
+                            body=answer.body)
         raise UpstreamError(f"too many redirects from {self._show(url)}")
-
-    def _read_capped(self, resp: Any, url: str) -> bytes:
-        cap = self.settings.max_body_bytes
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise UpstreamError(f"response from {self._show(url)} larger than {cap} bytes "
-                                f"(Content-Length {declared})")
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in self._chunks(resp):
-            size += len(chunk)
-            if size > cap:
-                raise UpstreamError(f"response from {self._show(url)} larger than {cap} bytes")
-            chunks.append(chunk)
-            self._left(url)  # a slow body must not outlive the deadline
-        return b"".join(chunks)
-
-    @staticmethod
-    def _chunks(resp: requests.Response) -> Iterator[bytes]:
-        """The (decoded) body in pieces as they arrive.
-
-        ``read1`` returns after one socket read, so a body trickling in byte by byte still
-        yields often enough for the deadline check; ``iter_content`` would block until a
-        whole chunk arrived. urllib3's own errors are mapped to requests' ones.
-        """
-        raw = resp.raw
-        if not hasattr(raw, "read1"):  # urllib3 < 2
-            yield from resp.iter_content(chunk_size=CHUNK)
-            return
-        while True:
-            try:
-                chunk = raw.read1(CHUNK, decode_content=True)
-            except urllib3.exceptions.ReadTimeoutError as exc:
-                raise requests.exceptions.ReadTimeout(str(exc)) from None
-            except urllib3.exceptions.DecodeError as exc:
-                raise requests.exceptions.ContentDecodingError(str(exc)) from None
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-            if not chunk:
-                return
-            yield chunk
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -334,7 +283,7 @@ class HttpClient:
                                      self.settings.backoff * (2**attempt)))
 
     # -- public --------------------------------------------------------------------------
-    def request(
+    async def request(
         self,
         method: str,
         url: str,
@@ -355,19 +304,20 @@ class HttpClient:
         delay = 0.0
         for attempt in range(attempts):
             if attempt:
-                self._sleep(delay, url)
-            self._wait_for_scope(url)
+                await self._sleep(delay, url)
+            await self._wait_for_scope(url)
             delay = self._backoff(attempt)
             try:
-                last = self._once(method, url, hdrs, body)
-            except requests.Timeout:
+                last = await self._once(method, url, hdrs, body)
+            except TransportTimeout:
+                self._left(url)  # the deadline, not the server, cut it short
                 problem = "timed out"
                 continue
-            except TRANSIENT_ERRORS as exc:
-                problem = f"connection failed ({type(exc).__name__})"
+            except TransportError as exc:
+                problem = f"connection failed ({exc})"
                 continue
-            except requests.RequestException as exc:
-                raise UpstreamError(f"{shown}: {type(exc).__name__}") from None
+            except InvalidURL as exc:
+                raise UpstreamError(f"{shown}: InvalidURL ({exc})") from None
             if last.status in ok:
                 if last.status < 400:
                     self._rate_limited(url, last)  # the last allowed answer pauses the scope
@@ -391,26 +341,25 @@ class HttpClient:
         raise UpstreamError(f"{problem} from {shown} after {attempts} attempts",
                             transient=True, rate_limited=rate_limited)
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None,
-            ok: tuple[int, ...] = (200,)) -> Response:
+    async def get(self, url: str, headers: Mapping[str, str] | None = None,
+                  ok: tuple[int, ...] = (200,)) -> Response:
         if self.cache is not None:
-            return self._cached_get(url, dict(headers or {}), ok)
-        return self.request("GET", url, headers, ok)
+            return await self._cached_get(url, dict(headers or {}), ok)
+        return await self.request("GET", url, headers, ok)
 
     # -- httpcache hook (vbot/httpcache.py): the only cache-aware code in this module --------
-    def _cached_get(self, url: str, headers: dict[str, str], ok: tuple[int, ...]) -> Response:
+    async def _cached_get(self, url: str, headers: dict[str, str],
+                          ok: tuple[int, ...]) -> Response:
         assert self.cache is not None
-        got = self.cache.get(url, headers, lambda extra: self.request(
+        got = await self.cache.get(url, headers, lambda extra: self.request(
             "GET", url, {**headers, **extra}, (*ok, 304) if extra else ok))
         if got.status not in ok:
             raise UpstreamError(f"HTTP {got.status} from {url}")
         return Response(url=got.url, status=got.status, headers=got.headers, body=got.body)
     # -- end of httpcache hook -----------------------------------------------------------------
 
-    def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
-        return self.get(url, headers).json()
+    async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
+        return (await self.get(url, headers)).json()
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
-            session.close()
+        self._transport.close()

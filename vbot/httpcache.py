@@ -11,18 +11,18 @@ live on disk only: a hit reads the file when the caller asks for it.
 - Within a sweep: a URL is fetched once; later requests for it (also concurrent ones, which wait
   for the first) are served from the file without a request.
 
-Thread-safe: one lock per URL being fetched, a lock around the shared bookkeeping.
+Used from one event loop: one asyncio lock per URL being fetched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import itertools
 import json
 import os
-import tempfile
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class CachedMeta:
     last_modified: str | None
     content_type: str | None
     length: int
+    link: str | None = None  # pagination (GitHub's Link header) survives a 304
 
     def validators(self) -> dict[str, str]:
         headers = {}
@@ -71,16 +72,23 @@ class Fetched:
     body: bytes
 
 
-Send = Callable[[dict[str, str]], Fetched]
+Send = Callable[[dict[str, str]], Awaitable[Fetched]]
+
+
+def _meta(raw: dict[str, Any]) -> CachedMeta:
+    return CachedMeta(url=raw["url"], status=int(raw["status"]), etag=raw.get("etag"),
+                      last_modified=raw.get("last_modified"),
+                      content_type=raw.get("content_type"), length=int(raw["length"]),
+                      link=raw.get("link"))
 
 
 class HttpCache:
-    """Disk-backed conditional-request cache shared by the worker threads of one sweep."""
+    """Disk-backed conditional-request cache shared by the checks of one sweep."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._guard = threading.Lock()
-        self._inflight: dict[str, tuple[threading.Lock, int]] = {}
+        self._names = itertools.count()
+        self._inflight: dict[str, tuple[asyncio.Lock, int]] = {}
         self._fresh: set[str] = set()  # keys fetched or revalidated during this sweep
         self.not_modified = 0  # 304 answers served from disk
         self.deduplicated = 0  # requests saved because the URL was fetched earlier this sweep
@@ -95,26 +103,12 @@ class HttpCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def read_meta(self, key: str) -> CachedMeta | None:
-        try:
-            with open(self._path(key), "rb") as fh:
-                meta = json.loads(fh.readline())
-                size = os.fstat(fh.fileno()).st_size - fh.tell()
-            entry = CachedMeta(url=meta["url"], status=int(meta["status"]),
-                               etag=meta.get("etag"), last_modified=meta.get("last_modified"),
-                               content_type=meta.get("content_type"), length=int(meta["length"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return entry if entry.length == size else None
-
     def _read(self, key: str) -> tuple[CachedMeta, bytes] | None:
         try:
             with open(self._path(key), "rb") as fh:
                 raw = json.loads(fh.readline())
                 body = fh.read()
-            meta = CachedMeta(url=raw["url"], status=int(raw["status"]), etag=raw.get("etag"),
-                              last_modified=raw.get("last_modified"),
-                              content_type=raw.get("content_type"), length=int(raw["length"]))
+            meta = _meta(raw)
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return (meta, body) if meta.length == len(body) else None
@@ -124,26 +118,30 @@ class HttpCache:
         meta = {"url": url, "status": status, "etag": headers.get("ETag"),
                 "last_modified": headers.get("Last-Modified"),
                 "content_type": headers.get("Content-Type"), "length": len(body)}
+        if headers.get("Link"):
+            meta["link"] = headers.get("Link")
         path = self._path(key)
+        # a name no other writer uses (pid + counter); O_EXCL refuses a leftover anyway
+        tmp = f"{path.parent}/.{key[:16]}.{os.getpid()}.{next(self._names)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            fd = os.open(tmp, flags, 0o644)
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            fd = os.open(tmp, flags, 0o644)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n")
-                fh.write(body)
+                fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        with self._guard:
-            self.stored += 1
+        self.stored += 1
 
-    def _served(self, key: str) -> Fetched | None:
-        found = self._read(key)
+    def _served(self, key: str, found: tuple[CachedMeta, bytes] | None = None
+                ) -> Fetched | None:
+        found = found or self._read(key)
         if found is None:
             return None
         meta, body = found
@@ -152,26 +150,26 @@ class HttpCache:
             headers["Content-Type"] = meta.content_type
         if meta.etag:
             headers["ETag"] = meta.etag
+        if meta.link:
+            headers["Link"] = meta.link
         return Fetched(url=meta.url, status=meta.status, headers=headers, body=body)
 
     # -- the hook ------------------------------------------------------------------------
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._guard:
-            lock, users = self._inflight.get(key, (None, 0))
-            if lock is None:
-                lock = threading.Lock()
-            self._inflight[key] = (lock, users + 1)
-            return lock
+    def _lock_for(self, key: str) -> asyncio.Lock:
+        lock, users = self._inflight.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._inflight[key] = (lock, users + 1)
+        return lock
 
     def _release(self, key: str) -> None:
-        with self._guard:
-            lock, users = self._inflight[key]
-            if users <= 1:
-                del self._inflight[key]
-            else:
-                self._inflight[key] = (lock, users - 1)
+        lock, users = self._inflight[key]
+        if users <= 1:
+            del self._inflight[key]
+        else:
+            self._inflight[key] = (lock, users - 1)
 
-    def get(self, url: str, headers: Mapping[str, str], send: Send) -> Fetched:
+    async def get(self, url: str, headers: Mapping[str, str], send: Send) -> Fetched:
         """Answer a GET of ``url``: from this sweep's copy, by revalidating, or by fetching.
 
         ``send(extra_headers)`` makes the real request (it must accept a 304 answer).
@@ -179,32 +177,30 @@ class HttpCache:
         key = self.key(url, headers)
         lock = self._lock_for(key)
         try:
-            with lock:
+            async with lock:
                 if key in self._fresh:
                     served = self._served(key)
                     if served is not None:
-                        with self._guard:
-                            self.deduplicated += 1
+                        self.deduplicated += 1
                         return served
-                meta = self.read_meta(key)
-                resp = send(meta.validators() if meta else {})
-                if resp.status == 304 and meta is not None:
-                    served = self._served(key)
+                # one read of the entry: most answers of a repeat sweep are 304s
+                found = self._read(key)
+                resp = await send(found[0].validators() if found else {})
+                if resp.status == 304:
+                    served = self._served(key, found) if found else None
                     if served is not None:
-                        with self._guard:
-                            self.not_modified += 1
-                            self._fresh.add(key)
+                        self.not_modified += 1
+                        self._fresh.add(key)
                         return served
-                    resp = send({})  # the entry vanished under us: ask again, unconditionally
+                    # a 304 to an unconditional request: ask again, unconditionally
+                    resp = await send({})
                 if resp.status in CACHEABLE:
                     self._write(key, resp.url, resp.status, resp.headers, resp.body)
-                    with self._guard:
-                        self._fresh.add(key)
+                    self._fresh.add(key)
                 return resp
         finally:
             self._release(key)
 
     def stats(self) -> dict[str, int]:
-        with self._guard:
-            return {"not_modified": self.not_modified, "deduplicated": self.deduplicated,
-                    "stored": self.stored}
+        return {"not_modified": self.not_modified, "deduplicated": self.deduplicated,
+                "stored": self.stored}

@@ -14,7 +14,7 @@ from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
 from vbot.shard import Shard, parse_shard
 
-KINDS = ("thread", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
+KINDS = ("local", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
 
 
 def _nodes(text: str) -> tuple[str, ...]:
@@ -45,9 +45,9 @@ def _shard(text: str) -> Shard:
 def _add_scale_args(p: argparse.ArgumentParser) -> None:
     """``sweep`` options to spread the checks over processes, a Dask cluster or CI jobs."""
     g = p.add_argument_group("scaling out")
-    g.add_argument("--executor", choices=KINDS, default="thread",
-                   help="where checks run: threads here (default), a local process pool, "
-                   "or a Dask cluster")
+    g.add_argument("--executor", choices=KINDS, default="local",
+                   help="where checks run: on this process's event loop (default), a local "
+                   "process pool, or a Dask cluster")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask: an existing scheduler, e.g. tcp://scheduler.example:8786 "
                    "(default: start a LocalCluster)")
@@ -81,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Clone or update REPO, check every eligible node against its "
                        "upstream in parallel, write versions/<node>.json, commit once and push.")
     _add_repo_args(p)
-    p.add_argument("--workers", type=_positive, default=16,
+    p.add_argument("--workers", type=_positive, default=64,
                    help="parallel checks (per worker process with --executor process/dask; "
-                   "default 16)")
+                   "default 64)")
     p.add_argument("--nodes", type=_nodes, help="only these nodes (comma separated)")
     p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",

@@ -32,7 +32,7 @@ from vbot.sources import REGISTRY, Context
 class SweepOptions:
     remote: str
     workdir: Path | None = None
-    workers: int = 16
+    workers: int = 64
     nodes: tuple[str, ...] | None = None
     push: bool = True
     report: Path | None = None
@@ -169,29 +169,32 @@ def sweep(opts: SweepOptions) -> RunReport:
         http = make_http(config, opts.workers, cache)
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
-        # thread: checker.check runs here; process/dask: each worker builds its own from a recipe
+        # local: checker.check runs here; process/dask: each worker builds its own from a recipe
         factory = CheckerFactory(config, opts.workers, deadline_at(deadline))
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
+
+        def sink(outcome: Outcome) -> None:
+            if outcome.reason:  # reasons go to files, reports and logs: never a secret,
+                # and always text that can be written (no lone surrogates from hostile data)
+                text = redact(outcome.reason, secrets)
+                text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+                outcome = replace(outcome, reason=text)
+            with report.phase("write", cpu=False):
+                report.add(*record(repo, outcome))
+            progress.advance()
+
         with report.phase("check"):
             checker.prefetch(infos)
-            for outcome in runner.run(infos, checker.check, deadline=deadline):
-                if outcome.reason:  # reasons go to files, reports and logs: never a secret,
-                    # and always text that can be written (no lone surrogates from hostile data)
-                    text = redact(outcome.reason, secrets)
-                    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-                    outcome = replace(outcome, reason=text)
-                with report.phase("write", cpu=False):
-                    report.add(*record(repo, outcome))
-                progress.advance()
+            runner.run(infos, sink, checker.check, deadline=deadline)
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
         if deadline is not None:
             report.extra["deadline_reached"] = time.monotonic() >= deadline
-        if opts.executor.kind != "thread" or opts.shard:
+        if opts.executor.kind != "local" or opts.shard:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
                                         "shard": str(opts.shard) if opts.shard else None}

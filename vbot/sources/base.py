@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -21,16 +21,16 @@ class SweepCache:
     """Per-sweep memo: a value (e.g. CRAN's PACKAGES index) is computed once and shared."""
 
     _values: dict[str, Any] = field(default_factory=dict)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    def once(self, key: str, compute: Callable[[], T]) -> T:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+    async def once(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
+        """``await compute()`` the first time ``key`` is asked for; later callers (also
+        concurrent ones, which wait for the first) get the same value or the same error."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
             if key not in self._values:
                 try:
-                    self._values[key] = compute()
+                    self._values[key] = await compute()
                 except UpstreamError as exc:
                     self._values[key] = exc
             value = self._values[key]
@@ -60,7 +60,8 @@ def first_match(urls: tuple[str, ...], parse: Callable[[str], T | None]) -> T | 
 class Source(Generic[Target]):
     """One upstream kind. ``match`` finds the upstream of a node, ``versions`` asks it.
 
-    ``versions`` returns candidate versions in conda spelling; the checker then drops
+    ``versions`` (a coroutine: every request goes through the sweep's one event loop)
+    returns candidate versions in conda spelling; the checker then drops
     pre-releases and excluded versions and picks the highest by conda order.
     """
 
@@ -99,5 +100,5 @@ class Source(Generic[Target]):
         the default does nothing. Must not raise for a single node's problem.
         """
 
-    def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
+    async def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
         raise NotImplementedError

@@ -51,13 +51,16 @@ class Cran(Source[str]):
     def match(self, node: NodeInfo) -> str | None:
         return first_match(node.urls, package_from_url)
 
-    def index(self) -> dict[str, list[str]]:
+    async def index(self) -> dict[str, list[str]]:
         url = f"{self.base_url()}/src/contrib/PACKAGES"
-        return self.ctx.cache.once(f"cran:{url}",
-                                   lambda: parse_packages(self.ctx.http.get(url).text()))
 
-    def versions(self, target: str, node: NodeInfo) -> list[str]:
-        found = self.index().get(target)
+        async def load() -> dict[str, list[str]]:
+            return parse_packages((await self.ctx.http.get(url)).text())
+
+        return await self.ctx.cache.once(f"cran:{url}", load)
+
+    async def versions(self, target: str, node: NodeInfo) -> list[str]:
+        found = (await self.index()).get(target)
         if found is None:
             raise UpstreamError(f"{target} is not in CRAN's PACKAGES")
         return [v.replace("-", "_") for v in found]

@@ -67,6 +67,6 @@ class Crates(Source[str]):
     def match(self, node: NodeInfo) -> str | None:
         return first_match(node.urls, crate_from_url)
 
-    def versions(self, target: str, node: NodeInfo) -> list[str]:
-        resp = self.ctx.http.get(f"{self.base_url()}/{quote(index_path(target))}")
+    async def versions(self, target: str, node: NodeInfo) -> list[str]:
+        resp = await self.ctx.http.get(f"{self.base_url()}/{quote(index_path(target))}")
         return stable_versions(resp.text())

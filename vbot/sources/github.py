@@ -86,13 +86,13 @@ class GitHub(Source[tuple[str, str, str]]):
                 return (*repo, url)
         return None
 
-    def _tags(self, api: str, what: str) -> list[str] | None:
+    async def _tags(self, api: str, what: str) -> list[str] | None:
         """Every tag name over at most ``max_pages`` pages; None when the repo is unknown."""
         pages = max(1, int(self.ctx.config.source_option(self.name, "max_pages", 3)))
         url: str | None = f"{api}/tags?per_page=100"
         names: list[str] = []
         for page in range(pages):
-            resp = self.ctx.http.get(url, ACCEPT, ok=(200, 404))
+            resp = await self.ctx.http.get(url, ACCEPT, ok=(200, 404))
             if resp.status == 404:
                 return None if page == 0 else names
             names += [t["name"] for t in _names(resp.json(), "name", what)]
@@ -101,14 +101,16 @@ class GitHub(Source[tuple[str, str, str]]):
                 break
         return names
 
-    def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
+    async def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
         owner, repo, url = target
-        batched = self._graphql.lookup(owner, repo) if self._graphql is not None else None
+        batched = None
+        if self._graphql is not None:
+            batched = await self._graphql.lookup(owner, repo)
         if batched is not None:
             return batched.versions(node, url)
         what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
-        rel = self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
+        rel = await self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
                                 ok=(200, 404))
         stable: list[str] = []
         unstable: set[str] = set()
@@ -118,7 +120,7 @@ class GitHub(Source[tuple[str, str, str]]):
                     unstable.add(entry["tag_name"])
                 else:
                     stable.append(entry["tag_name"])
-        tags = self._tags(api, f"{what} tags")
+        tags = await self._tags(api, f"{what} tags")
         if tags is None and rel.status == 404:
             raise UpstreamError(f"repository {what} not found")
         names = [t for t in dict.fromkeys(stable + (tags or [])) if t not in unstable]

@@ -15,8 +15,8 @@ fall back to the REST calls (``lookup`` returns None).
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -103,14 +103,14 @@ def parse_answer(doc: object, repos: Sequence[tuple[str, str]]) -> dict[tuple[st
 @dataclass
 class _Batch:
     repos: list[tuple[str, str]]
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     answers: dict[tuple[str, str], RepoTags] | None = None
     failed: bool = False
     left: int = 0
 
 
 class GraphQLBatches:
-    """Batched lookups for the repositories of one sweep (thread-safe)."""
+    """Batched lookups for the repositories of one sweep (on the sweep's event loop)."""
 
     def __init__(self, http: HttpClient, api_url: str,
                  repos: Sequence[tuple[str, str]], size: int = BATCH) -> None:
@@ -119,7 +119,6 @@ class GraphQLBatches:
         unique = list(dict.fromkeys(repos))
         self._where: dict[tuple[str, str], int] = {}
         self._batches: dict[int, _Batch] = {}
-        self._guard = threading.Lock()
         for start in range(0, len(unique), size):
             chunk = unique[start : start + size]
             number = start // size
@@ -128,31 +127,29 @@ class GraphQLBatches:
                 self._where[repo] = number
         self.queries = 0
 
-    def _fetch(self, batch: _Batch) -> None:
+    async def _fetch(self, batch: _Batch) -> None:
         body = json.dumps({"query": build_query(batch.repos)}).encode()
         try:
-            resp = self.http.request("POST", self.url, {"Content-Type": "application/json"},
+            resp = await self.http.request("POST", self.url, {"Content-Type": "application/json"},
                                      body=body)
             batch.answers = parse_answer(resp.json(), batch.repos)
         except UpstreamError:
             batch.failed = True
-        with self._guard:
-            self.queries += 1
+        self.queries += 1
 
-    def lookup(self, owner: str, repo: str) -> RepoTags | None:
+    async def lookup(self, owner: str, repo: str) -> RepoTags | None:
         """This repository's answer (handed out once), or None: use the REST calls."""
         key = (owner, repo)
-        with self._guard:
-            number = self._where.pop(key, None)
-            batch = self._batches.get(number) if number is not None else None
+        number = self._where.pop(key, None)
+        batch = self._batches.get(number) if number is not None else None
         if batch is None:
             return None
-        with batch.lock:
-            if batch.answers is None and not batch.failed:
-                self._fetch(batch)
-            answer = batch.answers.pop(key, None) if batch.answers is not None else None
-        with self._guard:
+        try:
+            async with batch.lock:  # the first node of a batch asks; the others wait
+                if batch.answers is None and not batch.failed:
+                    await self._fetch(batch)
+                return batch.answers.pop(key, None) if batch.answers is not None else None
+        finally:
             batch.left -= 1
             if batch.left <= 0:
                 self._batches.pop(number, None)  # type: ignore[arg-type]
-        return answer

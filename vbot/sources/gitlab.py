@@ -52,8 +52,8 @@ class GitLab(Source[tuple[str, str, str]]):
                 return (*found, url)
         return None
 
-    def _list(self, url: str, key: str) -> list[str] | None:
-        resp = self.ctx.http.get(url, ok=(200, 404))
+    async def _list(self, url: str, key: str) -> list[str] | None:
+        resp = await self.ctx.http.get(url, ok=(200, 404))
         if resp.status == 404:
             return None
         doc = resp.json()
@@ -62,12 +62,12 @@ class GitLab(Source[tuple[str, str, str]]):
         return [d[key] for d in doc if isinstance(d, dict) and isinstance(d.get(key), str)
                 and not d.get("upcoming_release")]
 
-    def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
+    async def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
         host, project, url = target
         base = self.base_url() if host == DEFAULT_HOST else f"https://{host}"
         api = f"{base}/api/v4/projects/{quote(project, safe='')}"
-        releases = self._list(f"{api}/releases?per_page=100", "tag_name")
-        tags = self._list(f"{api}/repository/tags?per_page=100", "name")
+        releases = await self._list(f"{api}/releases?per_page=100", "tag_name")
+        tags = await self._list(f"{api}/repository/tags?per_page=100", "name")
         if releases is None and tags is None:
             raise UpstreamError(f"project {project} not found on {host}")
         names = list(dict.fromkeys((releases or []) + (tags or [])))

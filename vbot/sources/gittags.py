@@ -8,6 +8,8 @@ timeout (``[sources.gittags] timeout``, default 30 s). URL rewrites for git come
 
 from __future__ import annotations
 
+import asyncio
+
 from vbot.gitrepo import ls_remote_tags, remote_url_allowed
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source
@@ -34,7 +36,8 @@ class GitTags(Source[str]):
                 pairs[old] = new
         return tuple(sorted((str(k), str(v)) for k, v in pairs.items()))
 
-    def versions(self, target: str, node: NodeInfo) -> list[str]:
+    async def versions(self, target: str, node: NodeInfo) -> list[str]:
         timeout = float(self.ctx.config.source_option(self.name, "timeout", 30))
-        tags = ls_remote_tags(target, timeout, self.rewrites())
+        # git is a child process: wait for it on a worker thread, not on the event loop
+        tags = await asyncio.to_thread(ls_remote_tags, target, timeout, self.rewrites())
         return tags_to_versions(tags, node)

@@ -49,8 +49,8 @@ class Npm(Source[str]):
     def match(self, node: NodeInfo) -> str | None:
         return first_match(node.urls, package_from_url)
 
-    def versions(self, target: str, node: NodeInfo) -> list[str]:
-        doc = self.ctx.http.get_json(f"{self.base_url()}/{registry_path(target)}")
+    async def versions(self, target: str, node: NodeInfo) -> list[str]:
+        doc = await self.ctx.http.get_json(f"{self.base_url()}/{registry_path(target)}")
         if not isinstance(doc, dict):
             raise UpstreamError(f"unexpected answer for {target}: not an object")
         listed = doc.get("versions")

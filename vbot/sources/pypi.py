@@ -52,8 +52,8 @@ class PyPI(Source[str]):
                     return found
         return None
 
-    def versions(self, target: str, node: NodeInfo) -> list[str]:
-        doc = self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json")
+    async def versions(self, target: str, node: NodeInfo) -> list[str]:
+        doc = await self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json")
         releases = doc.get("releases") if isinstance(doc, dict) else None
         if not isinstance(releases, dict):
             raise UpstreamError(f"unexpected answer for {target}: no 'releases' mapping")

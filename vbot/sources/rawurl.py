@@ -136,19 +136,19 @@ class RawUrl(Source[tuple[str, str]]):
                 return url, current
         return None
 
-    def exists(self, url: str) -> bool:
+    async def exists(self, url: str) -> bool:
         """HEAD (ranged GET when refused); an HTML page where a file was asked for is a
         "not found" page of a mirror network (SourceForge does that), not the file."""
-        resp = self.ctx.http.request("HEAD", url, ok=EXISTS + MISSING + REFUSED)
+        resp = await self.ctx.http.request("HEAD", url, ok=EXISTS + MISSING + REFUSED)
         if resp.status in REFUSED:
-            resp = self.ctx.http.request("GET", url, {"Range": "bytes=0-0"},
+            resp = await self.ctx.http.request("GET", url, {"Range": "bytes=0-0"},
                                          ok=EXISTS + MISSING + REFUSED)
         if resp.status not in EXISTS:
             return False
         ctype = resp.headers.get("Content-Type", "").lower()
         return not (ctype.startswith("text/html") and _ARCHIVE.search(urlsplit(url).path))
 
-    def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
+    async def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
         url, current = target
         hops = int(self.ctx.config.source_option(self.name, "hops", 4))
         found: list[str] = []
@@ -156,7 +156,7 @@ class RawUrl(Source[tuple[str, str]]):
         for _ in range(max(1, hops)):
             for candidate in bump(base):
                 new_url = substitute(url, current, candidate)
-                if new_url and self.exists(new_url):
+                if new_url and await self.exists(new_url):
                     found.append(candidate)
                     base = candidate
                     break

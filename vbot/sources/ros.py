@@ -59,24 +59,25 @@ class Ros(Source[tuple[str, str]]):
                 return found
         return None
 
-    def distro(self, distro: str) -> dict[str, str]:
+    async def distro(self, distro: str) -> dict[str, str]:
         base = self.base_url()
         url = base if "{distro}" in base else base + "/{distro}/distribution.yaml"
         url = url.replace("{distro}", distro)
 
-        def load() -> dict[str, str]:
+        async def load() -> dict[str, str]:
+            body = (await self.ctx.http.get(url)).body
             try:
                 loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-                doc = yaml.load(self.ctx.http.get(url).body, Loader=loader)  # noqa: S506
+                doc = yaml.load(body, Loader=loader)  # noqa: S506
             except yaml.YAMLError:
                 raise UpstreamError(f"malformed YAML from {url}") from None
             return package_versions(doc)
 
-        return self.ctx.cache.once(f"ros:{url}", load)
+        return await self.ctx.cache.once(f"ros:{url}", load)
 
-    def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
+    async def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
         distro, pkg = target
-        found = self.distro(distro).get(pkg)
+        found = (await self.distro(distro)).get(pkg)
         if found is None:
             raise UpstreamError(f"{pkg} is not released in ROS {distro}")
         return [found]
