@@ -49,8 +49,8 @@ def test_repeat_sweep_revalidates_with_304_and_commits_nothing(tmp_path, make_re
     assert first.extra["http_cache"]["not_modified"] == 0
     commits = len(remote.commits())
     before_requests, before_304 = world.total_requests, world.not_modified
-    cache_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*") if p.is_file()}
-    assert cache_files  # the bodies were stored on disk
+    assert first.extra["http_cache"]["stored"] >= len(NODES)  # the bodies were stored on disk
+    assert (tmp_path / "cache" / "cache.sqlite3").is_file()
 
     second = run(remote, tmp_path)
     made = world.total_requests - before_requests
@@ -66,7 +66,7 @@ def test_repeat_sweep_revalidates_with_304_and_commits_nothing(tmp_path, make_re
     cond = [h for h in world.headers_seen[-made:] if "If-None-Match" in h]
     assert len(cond) >= answered_304
     # a 304 does not rewrite the cache entry
-    assert all(p.stat().st_mtime_ns == m for p, m in cache_files.items())
+    assert second.extra["http_cache"]["stored"] == 0
     assert remote.show(sharded_relpath("versions", "big")) == {"new_version": "2.5"}
 
 
@@ -116,17 +116,35 @@ def test_concurrent_requests_for_one_url_make_one_request(tmp_path, world):
     assert len(bodies) == 20 and len(set(bodies)) == 1 and b'"1.3"' in bodies[0]
 
 
-def test_damaged_entry_is_a_miss_not_an_error(tmp_path, world):
+def test_damaged_cache_is_a_miss_not_an_error(tmp_path, world):
     url = f"{world.base_url}/pypi/pkg4/json"
     Blocking(HttpClient(HttpSettings(), cache=HttpCache(tmp_path / "c"))).get(url)
-    (entry,) = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
-    entry.write_bytes(entry.read_bytes()[:-10])  # a torn write
+    db = tmp_path / "c" / "cache.sqlite3"
+    for leftover in tmp_path.glob("c/cache.sqlite3-*"):  # as after a crash: no WAL to replay
+        leftover.unlink()
+    db.write_bytes(b"not a database, a torn file" * 100)
     cache = HttpCache(tmp_path / "c")
     resp = Blocking(HttpClient(HttpSettings(), cache=cache)).get(url)
     assert resp.json()["info"]["name"] == "pkg4"
-    assert cache.not_modified == 0
+    assert cache.not_modified == 0 and cache.stored == 1  # a fresh database took the answer
     assert "If-None-Match" not in world.headers_seen[-1]
-    assert not list((tmp_path / "c").rglob("*.tmp"))
+    assert (tmp_path / "c" / "cache.sqlite3.broken").read_bytes().startswith(b"not a database")
+    cache.close()
+    again = HttpCache(tmp_path / "c")
+    assert Blocking(HttpClient(HttpSettings(), cache=again)).get(url).status == 200
+    assert again.not_modified == 1  # and it is used from then on
+
+
+def test_processes_share_the_cache(tmp_path, make_remote, world):
+    """--executor process workers revalidate through the same cache as the coordinator."""
+    from vbot.executors import ExecutorSpec
+
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    run(remote, tmp_path)
+    before = world.not_modified
+    again = run(remote, tmp_path, executor=ExecutorSpec("process", processes=2))
+    assert again.files["written"] == 0
+    assert world.not_modified - before >= len(NODES)
 
 
 def test_cli_cache_dir_option(tmp_path, make_remote, world, capsys):

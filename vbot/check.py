@@ -51,13 +51,14 @@ def _even_minor(text: str) -> bool:
 
 def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
     """The highest stable, non-excluded candidate by conda order."""
-    excluded = {versions.normalise(v) for v in node.controls.exclude}
+    exclude = node.controls.exclude
+    excluded = {versions.normalise(v) for v in exclude}
     keep = []
     for text in candidates:
         text = str(text).strip()
         if versions.parse(text) is None or versions.is_prerelease(text):
             continue
-        if versions.normalise(text) in excluded or text in node.controls.exclude:
+        if exclude and (versions.normalise(text) in excluded or text in exclude):
             continue
         if node.controls.even_odd_versions and not _even_minor(text):
             continue

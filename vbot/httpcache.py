@@ -1,10 +1,12 @@
 """A persistent HTTP cache for conditional requests, and same-URL dedup within a sweep.
 
-One file per cached GET under ``<cache dir>/<key[:2]>/<key>``: a first line of JSON metadata
-(URL, status, ``ETag``, ``Last-Modified``, content type, body length) then the body bytes. Files
-are written to a temp file and renamed into place, so a crash leaves either the old entry or the
-new one; an entry whose body length does not match its metadata is treated as missing. Bodies
-live on disk only: a hit reads the file when the caller asks for it.
+The entries live in one SQLite database, ``<cache dir>/cache.sqlite3`` (stdlib ``sqlite3``, WAL
+mode): per cached GET a row with JSON metadata (URL, status, ``ETag``, ``Last-Modified``, content
+type, ``Link``, body length) and the body. SQLite makes every write atomic, lets several vbot
+processes on one machine (``--executor process``, shard jobs) share the cache, and costs a
+fraction of a file per entry (benchmarks/RESULTS.md). A database that cannot be read is moved
+aside and started afresh; an entry whose body length does not match its metadata is a miss.
+Bodies live on disk only: a hit reads the row when the caller asks for it.
 
 - Across sweeps: a stored entry's validators are sent as ``If-None-Match`` /
   ``If-Modified-Since``; a ``304`` answer is served from the file.
@@ -19,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import json
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,9 @@ import platformdirs
 CACHEABLE = frozenset({200, 203, 404, 410})
 # request headers that change the answer, so they are part of the key (never credentials)
 _VARY = ("Accept",)
+DB_NAME = "cache.sqlite3"
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS entries "
+           "(key TEXT PRIMARY KEY, meta TEXT NOT NULL, body BLOB NOT NULL)")
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -87,12 +92,47 @@ class HttpCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._names = itertools.count()
+        self._db: sqlite3.Connection | None = None  # opened on first use
+        self._broken = False  # the cache could not be opened: requests go out unconditionally
         self._inflight: dict[str, tuple[asyncio.Lock, int]] = {}
         self._fresh: set[str] = set()  # keys fetched or revalidated during this sweep
         self.not_modified = 0  # 304 answers served from disk
         self.deduplicated = 0  # requests saved because the URL was fetched earlier this sweep
         self.stored = 0
+
+    # -- the database --------------------------------------------------------------------
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per entry
+            db.execute(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _conn(self) -> sqlite3.Connection | None:
+        if self._db is not None or self._broken:
+            return self._db
+        path = self.root / DB_NAME
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._connect(path)
+            except sqlite3.DatabaseError:  # damaged: keep it aside for a look, start again
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(f"{path}{suffix}", f"{path}.broken{suffix}")
+                self._db = self._connect(path)
+        except (OSError, sqlite3.Error):
+            self._broken = True
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     # -- keys and files ------------------------------------------------------------------
     @staticmethod
@@ -100,43 +140,35 @@ class HttpCache:
         vary = "\n".join(f"{h}:{headers.get(h, '')}" for h in _VARY)
         return hashlib.sha256(f"GET {url}\n{vary}".encode()).hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / key
-
     def _read(self, key: str) -> tuple[CachedMeta, bytes] | None:
-        try:
-            with open(self._path(key), "rb") as fh:
-                raw = json.loads(fh.readline())
-                body = fh.read()
-            meta = _meta(raw)
-        except (OSError, ValueError, KeyError, TypeError):
+        db = self._conn()
+        if db is None:
             return None
+        try:
+            row = db.execute("SELECT meta, body FROM entries WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            meta = _meta(json.loads(row[0]))
+        except (sqlite3.Error, ValueError, KeyError, TypeError):
+            return None
+        body = bytes(row[1])
         return (meta, body) if meta.length == len(body) else None
 
     def _write(self, key: str, url: str, status: int, headers: Mapping[str, str],
                body: bytes) -> None:
+        db = self._conn()
+        if db is None:
+            return
         meta = {"url": url, "status": status, "etag": headers.get("ETag"),
                 "last_modified": headers.get("Last-Modified"),
                 "content_type": headers.get("Content-Type"), "length": len(body)}
         if headers.get("Link"):
             meta["link"] = headers.get("Link")
-        path = self._path(key)
-        # a name no other writer uses (pid + counter); O_EXCL refuses a leftover anyway
-        tmp = f"{path.parent}/.{key[:16]}.{os.getpid()}.{next(self._names)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(tmp, flags, 0o644)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, flags, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+            db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+                       (key, json.dumps(meta, separators=(",", ":")), body))
+        except sqlite3.Error:  # full disk, a lock held too long: the next sweep fetches again
+            return
         self.stored += 1
 
     def _served(self, key: str, found: tuple[CachedMeta, bytes] | None = None

@@ -7,6 +7,7 @@ conda-forge maintainers expect: rc/alpha/beta/dev/pre/preview/snapshot markers, 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -28,10 +29,19 @@ def strip_v(text: str) -> str:
     return text[1:] if text[:1] in "vV" and text[1:2].isdigit() else text
 
 
+# version strings repeat across nodes and sweeps ("1.0.0"): parse each spelling once
+_MEMO = 1 << 16
+
+
 def parse(text: str) -> Version | None:
     """A conda Version, or None when ``text`` is not a usable version string."""
     if not isinstance(text, str):
         return None
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _parse(text: str) -> Version | None:
     text = strip_v(text.strip())
     if not text or not _VALID.match(text) or not text[0].isdigit():
         return None
@@ -41,6 +51,7 @@ def parse(text: str) -> Version | None:
         return None
 
 
+@functools.lru_cache(maxsize=_MEMO)
 def is_prerelease(text: str) -> bool:
     """True for rc/alpha/beta/dev and friends; post-releases and local versions are stable."""
     text = strip_v(text.strip())
@@ -53,6 +64,7 @@ def is_prerelease(text: str) -> bool:
     return pep.is_prerelease
 
 
+@functools.lru_cache(maxsize=_MEMO)
 def normalise(text: str) -> str:
     """Spelling used to compare versions in exclusions: ``-`` and ``_`` read as ``.``."""
     return re.sub(r"[-_]", ".", strip_v(text.strip())).lower()

@@ -70,9 +70,11 @@ class CheckerFactory:
     config: Config
     workers: int
     deadline_wall: float | None = None  # the sweep deadline as time.time()
+    cache_dir: str | None = None  # the HTTP cache (SQLite: processes on one machine share it)
 
     def __call__(self) -> Checker:
-        http = make_http(self.config, self.workers)
+        cache = HttpCache(Path(self.cache_dir)) if self.cache_dir else None
+        http = make_http(self.config, self.workers, cache)
         if self.deadline_wall is not None:
             http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
         return Checker(Context(config=self.config, http=http))
@@ -166,11 +168,14 @@ def sweep(opts: SweepOptions) -> RunReport:
             infos = select(repo, opts.nodes, report, opts.shard)
         cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         cache = HttpCache(cache_dir) if opts.http_cache else None
+        if cache is not None:
+            stack.callback(cache.close)
         http = make_http(config, opts.workers, cache)
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
         # local: checker.check runs here; process/dask: each worker builds its own from a recipe
-        factory = CheckerFactory(config, opts.workers, deadline_at(deadline))
+        factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
+                                 str(cache_dir) if cache is not None else None)
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
