@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
@@ -138,11 +138,11 @@ class HttpClient:
         self.requests_made = 0
 
     # -- plumbing ------------------------------------------------------------------------
-    def _host_limit(self, url: str) -> asyncio.Semaphore:
+    def _host_limit(self, parts: SplitResult) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # semaphores belong to the loop that first used them
             self._host_limits, self._loop = {}, loop
-        host = origin(url)
+        host = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
         sem = self._host_limits.get(host)
         if sem is None:
             sem = self._host_limits[host] = asyncio.Semaphore(self.settings.per_host)
@@ -245,8 +245,11 @@ class HttpClient:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             target = self.rewrite(current)
-            for candidate in (current, target):
-                scheme = urlsplit(candidate).scheme
+            parts = urlsplit(target)
+            schemes = [(parts.scheme, target)]
+            if target != current:  # rewritten: the original URL must be http(s) as well
+                schemes.insert(0, (urlsplit(current).scheme, current))
+            for scheme, candidate in schemes:
                 if scheme not in ("http", "https"):
                     raise UpstreamError(
                         f"refusing {scheme or 'schemeless'} URL {self._show(candidate)}")
@@ -255,12 +258,12 @@ class HttpClient:
                 if (current.rstrip("/") + "/").startswith(prefix):
                     sent.update(creds)
             timeout = self._timeouts(current)
-            async with self._host_limit(target):
+            async with self._host_limit(parts):
                 self.requests_made += 1
                 try:
                     answer = await self._transport.request(
                         method, target, sent, timeout, payload, self.settings.max_body_bytes,
-                        self._left(current))
+                        self._left(current), parts)
                 except BodyTooLarge as exc:
                     cap = self.settings.max_body_bytes
                     declared = f" (Content-Length {exc.declared})" if exc.declared else ""
@@ -297,7 +300,6 @@ class HttpClient:
         retries), rate limits and the deadline; permanent otherwise (404 and friends).
         """
         hdrs = dict(headers or {})
-        shown = self._show(url)
         problem = ""
         rate_limited = False
         attempts = self.settings.retries + 1
@@ -317,7 +319,7 @@ class HttpClient:
                 problem = f"connection failed ({exc})"
                 continue
             except InvalidURL as exc:
-                raise UpstreamError(f"{shown}: InvalidURL ({exc})") from None
+                raise UpstreamError(f"{self._show(url)}: InvalidURL ({exc})") from None
             if last.status in ok:
                 if last.status < 400:
                     self._rate_limited(url, last)  # the last allowed answer pauses the scope
@@ -332,13 +334,14 @@ class HttpClient:
                 if wait is not None:
                     if wait > self.settings.max_retry_after:
                         raise UpstreamError(
-                            f"HTTP {last.status} from {shown} with Retry-After {wait:.0f}s, "
+                            f"HTTP {last.status} from {self._show(url)} with Retry-After "
+                            f"{wait:.0f}s, "
                             f"more than max_retry_after", transient=True,
                             rate_limited=rate_limited)
                     delay = wait
                 continue
-            raise UpstreamError(f"HTTP {last.status} from {shown}")
-        raise UpstreamError(f"{problem} from {shown} after {attempts} attempts",
+            raise UpstreamError(f"HTTP {last.status} from {self._show(url)}")
+        raise UpstreamError(f"{problem} from {self._show(url)} after {attempts} attempts",
                             transient=True, rate_limited=rate_limited)
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None,

@@ -24,7 +24,7 @@ import ssl
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
@@ -259,13 +259,14 @@ class Transport:
 
     async def request(self, method: str, url: str, headers: Mapping[str, str] | None = None,
                       timeout: tuple[float, float] = (5.0, 20.0), data: bytes | None = None,
-                      max_bytes: int = 32 << 20, within: float | None = None) -> Answer:
+                      max_bytes: int = 32 << 20, within: float | None = None,
+                      parts: SplitResult | None = None) -> Answer:
         """Send one request and read the answer; redirects are returned, not followed.
 
         ``within``: seconds the whole exchange may take at most (a sweep deadline), however
-        steadily a slow body keeps arriving.
+        steadily a slow body keeps arriving. ``parts``: ``urlsplit(url)`` when the caller has it.
         """
-        parts = urlsplit(url)
+        parts = parts or urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidURL(f"cannot send to {url!r}")
         try:
