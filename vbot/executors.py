@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,7 +38,9 @@ from vbot.nodeinfo import NodeInfo
 
 KINDS = ("local", "process", "dask")
 DASK_EXTRA = "pip install 'vbot[dask]'"
-MAX_CHUNK = 64
+# a chunk is checked on one event loop with --workers checks in flight, so it pays to be large
+# enough to keep them busy; small enough that lost work and bursty results stay cheap
+MAX_CHUNK = 512
 CHUNKS_PER_SLOT = 4
 CHUNK_RETRIES = 3
 CHUNK_DEADLINE_REASON = "sweep deadline reached before the chunk came back"
@@ -146,9 +149,11 @@ class ChunkResult:
     requests: int  # HTTP requests made so far by that process's checker for this sweep
 
 
-@functools.lru_cache(maxsize=2)
-def _checker_for(recipe: Recipe) -> NodeChecker:
-    """One checker per process and sweep (the memo is keyed by the sweep's key)."""
+@functools.lru_cache(maxsize=16)
+def _checker_for(recipe: Recipe, thread: int) -> NodeChecker:
+    """One checker per sweep and worker thread (the memo is keyed by the sweep's key and the
+    thread): a checker's HTTP pools and locks belong to one event loop at a time, and a Dask
+    worker with several threads runs several chunks at once."""
     return recipe.build()
 
 
@@ -160,7 +165,10 @@ def _requests_of(checker: Any) -> int:
 def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> ChunkResult:
     """Worker-side task: check a chunk of nodes, ``concurrency`` at a time, on an event loop of
     its own; return the outcomes."""
-    checker = _checker_for(recipe)
+    checker = _checker_for(recipe, threading.get_ident())
+    prefetch = getattr(checker, "prefetch", None)
+    if prefetch is not None:  # batched sources (GitHub GraphQL) plan this chunk's batches
+        prefetch(infos)
     done: list[Outcome] = []
     run_loop(run_local(infos, checker.check, concurrency, done.append))
     outcomes = tuple(done)

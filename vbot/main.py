@@ -54,7 +54,7 @@ def _add_scale_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--processes", type=_positive, metavar="N",
                    help="process pool size / LocalCluster workers (default: CPU count)")
     g.add_argument("--chunk-size", type=_positive, metavar="N",
-                   help="nodes per task sent to a worker (default: automatic, at most 64)")
+                   help="nodes per task sent to a worker (default: automatic, at most 512)")
     g.add_argument("--shard", type=_shard, metavar="I/N",
                    help="check only the nodes with sha1(name) %% N == I (0 <= I < N), "
                    "for N parallel CI jobs")
