@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,24 @@ def test_repeat_sweep_revalidates_with_304_and_commits_nothing(tmp_path, make_re
     # a 304 does not rewrite the cache entry
     assert second.extra["http_cache"]["stored"] == 0
     assert remote.show(sharded_relpath("versions", "big")) == {"new_version": "2.5"}
+
+
+def test_the_cache_keeps_digests_not_whole_documents(tmp_path, make_remote, world):
+    """A ~200 KB PyPI document is stored as the list of its releases; a 304 serves that."""
+    import sqlite3
+
+    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    run(remote, tmp_path)
+    with sqlite3.connect(tmp_path / "cache" / "cache.sqlite3") as db:
+        rows = {json.loads(meta)["url"]: len(body)
+                for meta, body in db.execute("SELECT meta, body FROM entries")}
+    big = next(size for url, size in rows.items() if url.endswith("/pypi/big/json"))
+    assert big < 200, big
+    with urllib.request.urlopen(f"{world.base_url}/pypi/big/json") as answer:
+        assert len(answer.read()) > 100_000  # what went over the wire
+    again = run(remote, tmp_path)
+    assert again.extra["http_cache"]["not_modified"] >= len(NODES)
+    assert again.counts()["found"] == len(NODES) and again.files["written"] == 0
 
 
 def test_upstream_change_is_seen_through_the_cache(tmp_path, make_remote, world):

@@ -29,14 +29,14 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
-from vbot.httpcache import Fetched, HttpCache
+from vbot.httpcache import Digest, Fetched, HttpCache
 from vbot.redact import redact
 from vbot.transport import BodyTooLarge, InvalidURL, Transport, TransportError, TransportTimeout
 
@@ -69,6 +69,24 @@ class Response(Fetched):
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+
+class JsonDigest:
+    """Keep only part of a JSON answer: ``extract(parsed) -> JSON-able`` (``name`` versions
+    it in the cache). Malformed bodies fail as ``Response.json`` does, and ``extract`` may
+    raise ``UpstreamError`` for a wrong shape; then nothing is cached."""
+
+    def __init__(self, name: str, extract: Callable[[Any], Any]) -> None:
+        self.extract = extract
+        self.digest = Digest(name, self._apply)
+
+    def _apply(self, answer: Fetched) -> bytes:
+        parsed = Response(answer.url, answer.status, answer.headers, answer.body).json()
+        try:
+            kept = self.extract(parsed)
+        except UpstreamError as exc:
+            raise UpstreamError(f"{exc.reason} (from {redact(answer.url)})") from None
+        return json.dumps(kept, separators=(",", ":")).encode()
 
 
 def origin(url: str) -> str:
@@ -345,24 +363,31 @@ class HttpClient:
                             transient=True, rate_limited=rate_limited)
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None,
-                  ok: tuple[int, ...] = (200,)) -> Response:
+                  ok: tuple[int, ...] = (200,), digest: Digest | None = None) -> Response:
+        """GET with retries (see ``request``). ``digest``: the body of a 200 answer is what
+        ``digest.apply`` keeps of it, and that is also what the cache stores."""
         if self.cache is not None:
-            return await self._cached_get(url, dict(headers or {}), ok)
-        return await self.request("GET", url, headers, ok)
+            return await self._cached_get(url, dict(headers or {}), ok, digest)
+        resp = await self.request("GET", url, headers, ok)
+        if digest is not None and resp.status == 200:
+            return Response(resp.url, resp.status, resp.headers, digest.apply(resp))
+        return resp
 
     # -- httpcache hook (vbot/httpcache.py): the only cache-aware code in this module --------
-    async def _cached_get(self, url: str, headers: dict[str, str],
-                          ok: tuple[int, ...]) -> Response:
+    async def _cached_get(self, url: str, headers: dict[str, str], ok: tuple[int, ...],
+                          digest: Digest | None) -> Response:
         assert self.cache is not None
         got = await self.cache.get(url, headers, lambda extra: self.request(
-            "GET", url, {**headers, **extra}, (*ok, 304) if extra else ok))
+            "GET", url, {**headers, **extra}, (*ok, 304) if extra else ok), digest)
         if got.status not in ok:
             raise UpstreamError(f"HTTP {got.status} from {url}")
         return Response(url=got.url, status=got.status, headers=got.headers, body=got.body)
     # -- end of httpcache hook -----------------------------------------------------------------
 
-    async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
-        return (await self.get(url, headers)).json()
+    async def get_json(self, url: str, headers: Mapping[str, str] | None = None,
+                       keep: JsonDigest | None = None) -> Any:
+        """The parsed answer, or with ``keep`` only what ``keep`` extracts from it."""
+        return (await self.get(url, headers, digest=keep.digest if keep else None)).json()
 
     def close(self) -> None:
         self._transport.close()

@@ -80,6 +80,19 @@ class Fetched:
 Send = Callable[[dict[str, str]], Awaitable[Fetched]]
 
 
+@dataclass(frozen=True)
+class Digest:
+    """What a caller keeps of a fresh ``200`` answer: ``apply(answer) -> bytes``.
+
+    The cache stores (and serves) the digest instead of the body, so a 304 costs a small read
+    and no re-parsing of a 200 KB document. ``name`` is part of the cache key: change it
+    whenever ``apply`` changes what it keeps.
+    """
+
+    name: str
+    apply: Callable[[Fetched], bytes]
+
+
 def _meta(raw: dict[str, Any]) -> CachedMeta:
     return CachedMeta(url=raw["url"], status=int(raw["status"]), etag=raw.get("etag"),
                       last_modified=raw.get("last_modified"),
@@ -136,9 +149,9 @@ class HttpCache:
 
     # -- keys and files ------------------------------------------------------------------
     @staticmethod
-    def key(url: str, headers: Mapping[str, str]) -> str:
+    def key(url: str, headers: Mapping[str, str], digest: str = "") -> str:
         vary = "\n".join(f"{h}:{headers.get(h, '')}" for h in _VARY)
-        return hashlib.sha256(f"GET {url}\n{vary}".encode()).hexdigest()
+        return hashlib.sha256(f"GET {url}\n{vary}\n{digest}".encode()).hexdigest()
 
     def _read(self, key: str) -> tuple[CachedMeta, bytes] | None:
         db = self._conn()
@@ -201,12 +214,15 @@ class HttpCache:
         else:
             self._inflight[key] = (lock, users - 1)
 
-    async def get(self, url: str, headers: Mapping[str, str], send: Send) -> Fetched:
+    async def get(self, url: str, headers: Mapping[str, str], send: Send,
+                  digest: Digest | None = None) -> Fetched:
         """Answer a GET of ``url``: from this sweep's copy, by revalidating, or by fetching.
 
-        ``send(extra_headers)`` makes the real request (it must accept a 304 answer).
+        ``send(extra_headers)`` makes the real request (it must accept a 304 answer). With a
+        ``digest``, a fresh 200 answer is digested before it is stored and returned (an error
+        raised by the digest is raised here, and nothing is stored).
         """
-        key = self.key(url, headers)
+        key = self.key(url, headers, digest.name if digest else "")
         lock = self._lock_for(key)
         try:
             async with lock:
@@ -226,6 +242,8 @@ class HttpCache:
                         return served
                     # a 304 to an unconditional request: ask again, unconditionally
                     resp = await send({})
+                if digest is not None and resp.status == 200:
+                    resp = Fetched(resp.url, resp.status, resp.headers, digest.apply(resp))
                 if resp.status in CACHEABLE:
                     self._write(key, resp.url, resp.status, resp.headers, resp.body)
                     self._fresh.add(key)

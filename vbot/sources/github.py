@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from vbot.config import Config
 from vbot.errors import UpstreamError
-from vbot.http import Response, origin
+from vbot.http import JsonDigest, Response, origin
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.github_graphql import GraphQLBatches
@@ -58,6 +58,19 @@ def _names(doc: object, key: str, what: str) -> list[dict]:
     return [d for d in doc if isinstance(d, dict) and isinstance(d.get(key), str)]
 
 
+def _kept(key: str, *flags: str) -> JsonDigest:
+    """Cache only ``key`` (and ``flags``) of each entry of a list answer: release documents
+    carry their whole release notes."""
+    def extract(doc: object) -> list[dict]:
+        return [{key: d[key], **{f: bool(d.get(f)) for f in flags}}
+                for d in _names(doc, key, "a GitHub list")]
+    return JsonDigest(f"github-{key}-1", extract)
+
+
+RELEASE_TAGS = _kept("tag_name", "draft", "prerelease")
+TAG_NAMES = _kept("name")
+
+
 class GitHub(Source[tuple[str, str, str]]):
     name = "github"
     url_env = ("VBOT_GITHUB_API_URL", "VBOT_GITHUB_URL")
@@ -92,7 +105,7 @@ class GitHub(Source[tuple[str, str, str]]):
         url: str | None = f"{api}/tags?per_page=100"
         names: list[str] = []
         for page in range(pages):
-            resp = await self.ctx.http.get(url, ACCEPT, ok=(200, 404))
+            resp = await self.ctx.http.get(url, ACCEPT, ok=(200, 404), digest=TAG_NAMES.digest)
             if resp.status == 404:
                 return None if page == 0 else names
             names += [t["name"] for t in _names(resp.json(), "name", what)]
@@ -111,7 +124,7 @@ class GitHub(Source[tuple[str, str, str]]):
         what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
         rel = await self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
-                                ok=(200, 404))
+                                      ok=(200, 404), digest=RELEASE_TAGS.digest)
         stable: list[str] = []
         unstable: set[str] = set()
         if rel.status == 200:

@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from vbot import versions
 from vbot.errors import UpstreamError
+from vbot.http import JsonDigest
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
 
@@ -50,13 +51,12 @@ class Npm(Source[str]):
         return first_match(node.urls, package_from_url)
 
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
-        doc = await self.ctx.http.get_json(f"{self.base_url()}/{registry_path(target)}")
-        if not isinstance(doc, dict):
+        doc = await self.ctx.http.get_json(f"{self.base_url()}/{registry_path(target)}",
+                                           keep=LISTED)
+        if not isinstance(doc, dict):  # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: not an object")
-        listed = doc.get("versions")
-        listed = [v for v in listed if isinstance(v, str)] if isinstance(listed, dict) else []
-        tags = doc.get("dist-tags")
-        latest = tags.get("latest") if isinstance(tags, dict) else None
+        listed = [v for v in doc.get("versions") or () if isinstance(v, str)]
+        latest = doc.get("latest")
         if not isinstance(latest, str) or versions.parse(latest) is None \
                 or versions.is_prerelease(latest):
             return listed  # the checker takes the highest stable one
@@ -64,3 +64,17 @@ class Npm(Source[str]):
         # is kept so that an excluded "latest" falls back to the one before
         top = versions.key(latest)
         return [v for v in listed if (p := versions.parse(v)) is not None and p < top] + [latest]
+
+
+def _listed(doc: object) -> dict[str, object]:
+    """What a version check needs of a packument (which can be megabytes): the version
+    names and the ``latest`` dist-tag."""
+    if not isinstance(doc, dict):
+        raise UpstreamError("unexpected answer from the npm registry: not an object")
+    listed = doc.get("versions")
+    tags = doc.get("dist-tags")
+    return {"versions": [v for v in listed if isinstance(v, str)] if isinstance(listed, dict)
+            else [], "latest": tags.get("latest") if isinstance(tags, dict) else None}
+
+
+LISTED = JsonDigest("npm-listed-1", _listed)

@@ -10,6 +10,7 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
+from vbot.http import JsonDigest
 from vbot.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 
@@ -53,14 +54,22 @@ class PyPI(Source[str]):
         return None
 
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
-        doc = await self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json")
-        releases = doc.get("releases") if isinstance(doc, dict) else None
-        if not isinstance(releases, dict):
+        found = await self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json",
+                                             keep=RELEASED)
+        if not isinstance(found, list):  # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: no 'releases' mapping")
-        out = []
-        for version, files in releases.items():
-            if isinstance(files, list) and any(
-                isinstance(f, dict) and not f.get("yanked", False) for f in files
-            ):
-                out.append(version)
-        return out
+        return [str(v) for v in found]
+
+
+def _released(doc: object) -> list[str]:
+    """Every release with at least one non-yanked file (all a check needs of a document
+    that can be 200 KB)."""
+    releases = doc.get("releases") if isinstance(doc, dict) else None
+    if not isinstance(releases, dict):
+        raise UpstreamError("unexpected answer from PyPI: no 'releases' mapping")
+    return [version for version, files in releases.items()
+            if isinstance(files, list)
+            and any(isinstance(f, dict) and not f.get("yanked", False) for f in files)]
+
+
+RELEASED = JsonDigest("pypi-released-1", _released)
