@@ -15,10 +15,11 @@ from vbot.config import Config, load_config
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.executors import ExecutorSpec, Recipe, Runner
+from vbot.filewriter import FileWriter
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
-from vbot.jsonio import write_if_changed
+from vbot.jsonio import atomic_write_text, dumps, read_if_valid
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
@@ -26,6 +27,8 @@ from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
 from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
+
+OFFLOAD_FROM = 500  # nodes: from here on the writer process pays for its start-up
 
 
 @dataclass(frozen=True)
@@ -117,12 +120,14 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
     return infos
 
 
-def record(repo: DataRepo, outcome: Outcome) -> tuple[Outcome, str]:
+def record(repo: DataRepo, outcome: Outcome,
+           writer: FileWriter | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
-    safely becomes ``invalid``) and what happened to the file.
+    safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
+    handed to it (its failures come back at ``writer.close()``).
     """
     doc = outcome.document()
     if doc is None:
@@ -135,12 +140,17 @@ def record(repo: DataRepo, outcome: Outcome) -> tuple[Outcome, str]:
         problems = schema.problems("versions", doc)
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
-        # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-        written = write_if_changed(repo.versions_path(outcome.node), doc, fsync=False)
+        path = repo.versions_path(outcome.node)
+        if read_if_valid(path) == doc:
+            return outcome, "unchanged"
+        if writer is not None:
+            writer.write(path, dumps(doc), outcome.node)
+        else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
+            atomic_write_text(path, dumps(doc), fsync=False)
     except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
         return Outcome(outcome.node, INVALID, reason=reason), "skipped"
-    return outcome, "written" if written else "unchanged"
+    return outcome, "written"
 
 
 def commit_message(report: RunReport) -> str:
@@ -179,6 +189,8 @@ def sweep(opts: SweepOptions) -> RunReport:
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
+        # a large sweep writes its files from a second process (vbot/filewriter.py)
+        writer = FileWriter(offload=len(infos) >= OFFLOAD_FROM)
 
         def sink(outcome: Outcome) -> None:
             if outcome.reason:  # reasons go to files, reports and logs: never a secret,
@@ -187,12 +199,19 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                report.add(*record(repo, outcome))
+                report.add(*record(repo, outcome, writer))
             progress.advance()
 
         with report.phase("check"):
             checker.prefetch(infos)
-            runner.run(infos, sink, checker.check, deadline=deadline)
+            try:
+                runner.run(infos, sink, checker.check, deadline=deadline)
+            finally:
+                with report.phase("write"):
+                    failed = writer.close()
+            for node, reason in failed.items():
+                report.retract_write(Outcome(node, INVALID, reason=reason))
+            report.extra["writer"] = "process" if writer.offloaded else "in-process"
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
         if cache is not None:
