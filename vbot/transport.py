@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import zlib
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _READ = 65536
 _MAX_HEAD = 65536
 _MAX_IDLE = 64  # idle connections kept per origin
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 
 
 class TransportError(Exception):
@@ -266,6 +268,8 @@ class Transport:
         ``within``: seconds the whole exchange may take at most (a sweep deadline), however
         steadily a slow body keeps arriving. ``parts``: ``urlsplit(url)`` when the caller has it.
         """
+        if _UNSAFE.search(url):  # urlsplit would silently drop CR/LF/TAB: refuse instead
+            raise InvalidURL("control characters or spaces in the URL")
         parts = parts or urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidURL(f"cannot send to {url!r}")
