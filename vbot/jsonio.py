@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from vbot.errors import VbotError
 
+_SCALARS = (str, int, bool, type(None))
+
 
 def dumps(obj: Any) -> str:
     """The one canonical text of a JSON document in a data repo."""
+    if (type(obj) is dict and obj and all(type(k) is str for k in obj)
+            and all(type(v) in _SCALARS for v in obj.values())):
+        # a flat object (versions files, most merge results): the same text as below without
+        # the pure-Python indenting encoder, ~10x faster
+        return "{\n" + ",\n".join(
+            f"  {_scalar(k)}: {_scalar(obj[k])}" for k in sorted(obj)) + "\n}\n"
     return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+_scalar = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def loads(text: str | bytes, where: str) -> Any:
@@ -40,24 +51,43 @@ def load(path: Path, where: str | None = None) -> Any:
     return loads(data, label)
 
 
-def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_TEMP_SEQ = itertools.count()  # with the pid: unique temp names without mkstemp's random ones
+
+
+def _open_temp(folder: str, name: str) -> tuple[int, str]:
+    """A new, exclusive temp file next to ``name`` (mode 0600, like ``mkstemp``)."""
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_TEMP_SEQ)}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:  # left by a killed process that had our pid: next name
+            continue
+
+
+def atomic_write_text(path: Path | str, text: str, fsync: bool = True) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder and a rename.
 
     ``fsync=False`` for files that a git commit makes durable (versions files, merge results):
     the rename still makes the write atomic for readers, and a file torn by a power cut before
     the commit is an uncommitted change, which the next run discards.
     """
+    data = text.encode("utf-8")
+    folder, name = os.path.split(os.fspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _open_temp(folder, name)
     except FileNotFoundError:  # mkdir only when needed: it is a syscall per file otherwise
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = _open_temp(folder, name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
