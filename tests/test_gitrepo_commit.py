@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import write_json
+from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
 
 
@@ -36,3 +39,51 @@ def test_commit_new_modified_deleted_and_nothing(tmp_path: Path, make_remote) ->
     assert remote.show("versions/3/10/n10.json") == {"new_version": "10.0"}
     assert remote.show("other/keep.json") == {"x": 1}
     assert len(remote.commits()) == 2
+
+
+def test_commit_of_listed_paths_only(tmp_path: Path, make_remote) -> None:
+    """With ``paths``: no ``git status``; exactly the listed files that differ from HEAD."""
+    tree = tmp_path / "tree"
+    write_json(tree / "graph.json", {"nodes": []})
+    write_json(tree / "versions/a/old.json", {"new_version": "1.0"})
+    write_json(tree / "versions/b/gone.json", {"new_version": "2.0"})
+    write_json(tree / "versions/c/same.json", {"new_version": "3.0"})
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "work") as ws:
+        # nothing changed: listed files identical to HEAD, a listed file that never existed
+        write_json(ws.path / "versions/c/same.json", {"new_version": "3.0"})
+        assert ws.commit(["versions"], "nothing\n",
+                         ["versions/c/same.json", "versions/d/never.json"]) is None
+        assert ws.commit(["versions"], "nothing\n", []) is None
+        write_json(ws.path / "versions/a/old.json", {"new_version": "1.1"})
+        (ws.path / "versions/b/gone.json").unlink()
+        write_json(ws.path / "versions/e/new.json", {"new_version": "5.0"})
+        write_json(ws.path / "versions/f/unlisted.json", {"new_version": "6.0"})  # not listed
+        write_json(ws.path / "graph.json", {"nodes": [], "x": 1})  # listed, outside pathspecs
+        listed = ["versions/a/old.json", "versions/b/gone.json", "versions/e/new.json",
+                  "versions/c/same.json", "graph.json", "versions/e/new.json"]
+        sha = ws.commit(["versions"], "results\n\nVbot-Run: test\n", listed)
+        assert sha and ws.repo.head.commit.hexsha == sha
+        assert sorted(ws.changed_files()) == ["versions/a/old.json", "versions/b/gone.json",
+                                              "versions/e/new.json"]
+        # the index matches the new commit: only the unlisted and outside files show
+        status = sorted(ws.repo.git.status("--porcelain", "--untracked-files=all").splitlines())
+        assert status == [" M graph.json", "?? versions/f/unlisted.json"]
+        ws.push()
+    files = remote.files()
+    assert "versions/b/gone.json" not in files and "versions/f/unlisted.json" not in files
+    assert remote.show("versions/a/old.json") == {"new_version": "1.1"}
+    assert remote.show("versions/e/new.json") == {"new_version": "5.0"}
+    assert remote.show("graph.json") == {"nodes": []}
+    assert len(remote.commits()) == 2
+
+
+def test_commit_refuses_listed_paths_it_cannot_name(tmp_path: Path, make_remote) -> None:
+    tree = tmp_path / "tree"
+    write_json(tree / "versions/a.json", {"new_version": "1.0"})
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "work") as ws:
+        for bad in ("versions/../graph.json", "versions/x\ny.json", "versions//a.json"):
+            with pytest.raises(VbotError, match="cannot commit a file named"):
+                ws.commit(["versions"], "x\n", [bad])
+        assert len(ws.repo.git.rev_list("HEAD").split()) == 1

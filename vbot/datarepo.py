@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from vbot import jsonio, schema
 from vbot.errors import VbotError
-from vbot.names import contained, sharded_relpath, unsafe_reason
+from vbot.names import contained, read_contained, sharded_relpath, unsafe_reason
 
 CF = "cf"
 INLINE = "inline"
@@ -24,6 +22,17 @@ LAZY = "__lazy_json__"
 
 class NodeDocError(Exception):
     """One node's document is missing or malformed; affects only that node."""
+
+
+def _check_node_link(graph: dict[str, Any]) -> None:
+    """Whether networkx reads ``graph`` as node-link data (its nodes; edges are not used)."""
+    import networkx as nx  # ~0.2 s to import: only for graphs the fast schema check doubts
+
+    edges = "links" if "links" in graph or "edges" not in graph else "edges"
+    try:  # vbot reads only the nodes: a graph without edges is fine
+        nx.node_link_graph({edges: [], **graph}, edges=edges)
+    except (nx.NetworkXError, KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
 
 
 @dataclass
@@ -42,17 +51,15 @@ class DataRepo:
         if not path.is_file():
             raise VbotError(f"{path}: no graph.json in the data repo")
         graph = jsonio.load(path, "graph.json")
-        try:
-            found = schema.problems("graph", graph)
-        except RecursionError:
-            found = ["nested too deeply"]
-        if found:
-            raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
-        edges = "links" if "links" in graph or "edges" not in graph else "edges"
-        try:  # vbot reads only the nodes: a graph without edges is fine
-            nx.node_link_graph({edges: [], **graph}, edges=edges)
-        except (nx.NetworkXError, KeyError, TypeError, ValueError, RecursionError) as exc:
-            raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
+        # what passes the fast check is valid for the schema and for networkx alike
+        if not schema.fast_valid("graph", graph):
+            try:
+                found = schema.problems("graph", graph)
+            except RecursionError:
+                found = ["nested too deeply"]
+            if found:
+                raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
+            _check_node_link(graph)
         layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE
         return cls(root=root, graph=graph, layout=layout)
 
@@ -109,14 +116,11 @@ class DataRepo:
             raise NodeDocError(f"{folder}/{name}: unsafe document path")
         for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
             try:
-                path = contained(self.root, rel)
+                data = read_contained(self.root, rel)
+                if data is not None:
+                    return jsonio.loads(data, rel)
             except VbotError as exc:
                 raise NodeDocError(str(exc)) from None
-            if path.is_file():
-                try:
-                    return jsonio.load(path, rel)
-                except VbotError as exc:
-                    raise NodeDocError(str(exc)) from None
         return None
 
     def versions_path(self, name: str) -> Path:

@@ -11,10 +11,21 @@ from typing import Any
 
 from vbot.errors import VbotError
 
+_SCALARS = (str, int, bool, type(None))
+
 
 def dumps(obj: Any) -> str:
     """The one canonical text of a JSON document in a data repo."""
+    if (type(obj) is dict and obj and all(type(k) is str for k in obj)
+            and all(type(v) in _SCALARS for v in obj.values())):
+        # a flat object (versions files, most merge results): the same text as below without
+        # the pure-Python indenting encoder, ~10x faster
+        return "{\n" + ",\n".join(
+            f"  {_scalar(k)}: {_scalar(obj[k])}" for k in sorted(obj)) + "\n}\n"
     return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+_scalar = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def loads(text: str | bytes, where: str) -> Any:
@@ -40,7 +51,21 @@ def load(path: Path, where: str | None = None) -> Any:
     return loads(data, label)
 
 
-def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_temp(folder: str, name: str) -> tuple[int, str]:
+    """A new, exclusive temp file next to ``name``: unique per process and thread, without
+    ``mkstemp``'s random names; ``O_EXCL`` never follows or reuses a file."""
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        return os.open(tmp, _TEMP_FLAGS, 0o644), tmp
+    except FileExistsError:  # left by a killed process that had our pid and thread id
+        os.unlink(tmp)
+        return os.open(tmp, _TEMP_FLAGS, 0o644), tmp
+
+
+def atomic_write_text(path: Path | str, text: str, fsync: bool = True) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder and a rename.
 
     ``fsync=False`` for files that a git commit makes durable (versions files, merge results):
@@ -48,20 +73,15 @@ def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
     the commit is an uncommitted change, which the next run discards.
 
     Plain ``os`` calls on purpose: ``tempfile.mkstemp`` + a text wrapper + ``Path.mkdir``
-    cost five times the syscalls' own time per small file (benchmarks/RESULTS.md). The temp
-    name is unique per process and thread, and ``O_EXCL`` never follows or reuses a file.
+    cost five times the syscalls' own time per small file (benchmarks/RESULTS.md).
     """
     data = text.encode("utf-8")
-    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    folder, name = os.path.split(os.fspath(path))
     try:
-        fd = os.open(tmp, flags, 0o644)
+        fd, tmp = _open_temp(folder, name)
     except FileNotFoundError:  # mkdir only when needed: it is a syscall per file otherwise
-        os.makedirs(path.parent, exist_ok=True)
-        fd = os.open(tmp, flags, 0o644)
-    except FileExistsError:  # left by a killed run of a process with the same pid and thread
-        os.unlink(tmp)
-        fd = os.open(tmp, flags, 0o644)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = _open_temp(folder, name)
     try:
         try:
             view = memoryview(data)

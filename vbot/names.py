@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
+import re
+import stat
 from pathlib import Path
 
 from vbot.errors import VbotError
 
 MAX_NAME_BYTES = 200
 SHARD_DEPTH = 5
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def unsafe_reason(name: object) -> str | None:
@@ -20,10 +24,10 @@ def unsafe_reason(name: object) -> str | None:
     if not name:
         return "empty node name"
     try:
-        name.encode("utf-8")
+        size = len(name.encode("utf-8"))
     except UnicodeEncodeError:  # lone surrogates (from "\ud800" in JSON) make no file name
         return "node name is not valid Unicode text"
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    if size > MAX_NAME_BYTES:
         return f"node name longer than {MAX_NAME_BYTES} bytes"
     if name.startswith("."):
         return "node name starts with a dot"
@@ -31,7 +35,7 @@ def unsafe_reason(name: object) -> str | None:
         return "node name contains a path separator"
     if ".." in name:
         return "node name contains '..'"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if _CONTROL.search(name):
         return "node name contains a control character"
     return None
 
@@ -53,11 +57,52 @@ def _real_dir(path: str) -> str:
 
     Folders vbot creates are never symlinks, so a cached answer stays right for a run.
     """
-    parent, base = os.path.split(path)
-    if not base or parent == path:
-        return os.path.realpath(path)
-    joined = os.path.join(_real_dir(parent), base)
+    parent, _, base = path.rpartition("/")
+    if not base or not parent or "//" in path or path[0] != "/":  # "/", "/x", odd spellings
+        parent, base = os.path.split(path)
+        if not base or parent == path:
+            return os.path.realpath(path)
+        joined = os.path.join(_real_dir(parent), base)
+    else:
+        real = _real_dir(parent)
+        joined = f"{real}/{base}" if real != "/" else f"/{base}"
     return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
+def _base(root: str) -> tuple[str, str]:
+    """(real path of a data repo root, the prefix every path inside it starts with)."""
+    if not os.path.isabs(root):  # relative to the current folder: not cached
+        return _abs_base(os.path.abspath(root))
+    return _abs_base(root)
+
+
+@functools.lru_cache(maxsize=64)
+def _abs_base(root: str) -> tuple[str, str]:
+    base = _real_dir(os.path.normpath(root))
+    return base, base.rstrip("/") + "/"
+
+
+def _simple(relpath: str) -> bool:
+    """True when ``relpath`` is already normal: no ``.``/``..``/empty parts, not absolute."""
+    return (bool(relpath) and relpath[0] not in "/." and relpath[-1] != "/"
+            and "//" not in relpath and "/." not in relpath)
+
+
+def contained_str(root: str | os.PathLike[str], relpath: str) -> str:
+    """:func:`contained` as a string (no ``Path`` object: hot loops call this per node)."""
+    base, prefix = _base(os.fspath(root))
+    if _simple(relpath) and prefix != "/":
+        lexical = prefix + relpath
+    else:
+        lexical = os.path.normpath(os.path.join(base, relpath))
+    folder, leaf = os.path.split(lexical)
+    joined = os.path.join(_real_dir(folder), leaf)
+    target = os.path.realpath(joined) if os.path.islink(joined) else joined
+    if not target.startswith(prefix) or target == base:  # outside root, or root itself
+        raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    if target != lexical:
+        raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
+    return target
 
 
 def contained(root: Path, relpath: str) -> Path:
@@ -67,13 +112,46 @@ def contained(root: Path, relpath: str) -> Path:
     link could otherwise redirect a write to another file of the repo or outside it.
     Folders are resolved once per run (``_real_dir``): one ``lstat`` per new folder.
     """
-    base = _real_dir(os.path.abspath(root))
-    lexical = os.path.normpath(os.path.join(base, relpath))
-    folder, leaf = os.path.split(lexical)
-    joined = os.path.join(_real_dir(folder), leaf)
-    target = os.path.realpath(joined) if os.path.islink(joined) else joined
-    if os.path.commonpath([base, target]) != base or target == base:
-        raise VbotError(f"refusing path outside the data repo: {relpath!r}")
-    if target != lexical:
-        raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
-    return Path(target)
+    return Path(contained_str(root, relpath))
+
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_contained(root: str | os.PathLike[str], relpath: str) -> bytes | None:
+    """The bytes of the regular file ``root/relpath``, None when there is none.
+
+    The same refusals as :func:`contained` (outside the root, through a symbolic link), with
+    one ``open`` instead of ``lstat`` + ``stat`` + ``open`` for the leaf: ``O_NOFOLLOW``
+    refuses a symlinked file, ``fstat`` skips anything that is not a regular file. Raises
+    VbotError for a refused path or a file that cannot be read.
+    """
+    base, prefix = _base(os.fspath(root))
+    if not (_simple(relpath) and prefix != "/"):
+        path = contained_str(root, relpath)  # the slow, general path
+    else:
+        folder, _, leaf = relpath.rpartition("/")
+        real = _real_dir(prefix + folder) if folder else base
+        if real != (prefix + folder if folder else base):
+            contained_str(root, relpath)  # a symlinked folder: raises the precise refusal
+        path = prefix + relpath
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the file itself is a symlink
+            contained_str(root, relpath)  # raises the precise refusal
+            return None  # a link to itself: no file, as ``Path.is_file`` says
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise VbotError(f"{relpath}: cannot read: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise VbotError(f"{relpath}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

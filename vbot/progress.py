@@ -9,8 +9,6 @@ import sys
 import time
 from typing import TextIO
 
-from tqdm import tqdm
-
 
 class Progress:
     def __init__(self, total: int, label: str, stream: TextIO | None = None,
@@ -25,6 +23,8 @@ class Progress:
         self._last = self.start
         self._bar = None
         if enabled and total and self.stream.isatty():
+            from tqdm import tqdm  # only on a terminal: batch runs never pay its import
+
             self._bar = tqdm(total=total, desc=label, file=self.stream, unit="node",
                              dynamic_ncols=True, leave=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from vbot.gitrepo import Workspace
@@ -9,11 +10,15 @@ from vbot.report import RunReport
 
 
 def commit_and_push(ws: Workspace, report: RunReport, pathspecs: list[str], message: str,
-                    push: bool, report_path: Path | None) -> str | None:
+                    push: bool, report_path: Path | None,
+                    paths: Iterable[str] | None = None) -> str | None:
     """Commit ``pathspecs`` once, push when asked (also an earlier unpushed commit), and write
-    the report even when the push fails. Returns the new commit's sha, or None."""
+    the report even when the push fails. Returns the new commit's sha, or None.
+
+    ``paths``: every file the command wrote or deleted under ``pathspecs``, when it knows
+    them (see ``Workspace.commit``); None to find the changes with ``git status``."""
     with report.phase("commit"):
-        sha = ws.commit(pathspecs, message)
+        sha = ws.commit(pathspecs, message, paths)
     report.extra["commit"] = sha
     report.extra["pushed"] = False
     try:

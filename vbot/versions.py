@@ -89,11 +89,13 @@ def highest(candidates: Iterable[str]) -> str | None:
 
 def newer(a: str | None, b: str | None) -> str | None:
     """The larger of two versions by conda order; an unparseable one loses."""
-    if a is None or parse(a) is None:
-        return b if b is not None and parse(b) is not None else a
-    if b is None or parse(b) is None:
+    va = None if a is None else parse(a)
+    vb = None if b is None else parse(b)
+    if va is None:
+        return b if vb is not None else a
+    if vb is None:
         return a
-    return a if parse(a) >= parse(b) else b
+    return a if va >= vb else b
 
 
 def lead_digits(text: str) -> int:

@@ -7,6 +7,7 @@ missing, other keys kept), in inline layout in the node's attributes in ``graph.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from contextlib import ExitStack
@@ -19,7 +20,7 @@ from vbot.check import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
-from vbot.names import contained
+from vbot.names import contained_str, read_contained, sharded_relpath
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
 from vbot.report import RunReport, new_run_id
@@ -42,11 +43,33 @@ class MergeResult:
     unchanged: int
 
 
-def versions_files(root: Path) -> list[Path]:
-    folder = root / "versions"
-    if not folder.is_dir():
+def versions_relpaths(root: Path) -> list[str]:
+    """Every ``versions/**/*.json`` file (not hidden; symlinked folders are not entered; a
+    symlink to a file is listed, for the reader to refuse), sorted like paths."""
+    top = os.path.join(root, "versions")
+    if not os.path.isdir(top):
         return []
-    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+    found: list[str] = []
+    stack = ["versions"]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, rel)) as entries:
+                listed = list(entries)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in listed:
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append(f"{rel}/{entry.name}")
+                    continue
+                if (entry.name.endswith(".json") and not entry.name.startswith(".")
+                        and entry.is_file()):
+                    found.append(f"{rel}/{entry.name}")
+            except OSError:
+                continue
+    return sorted(found, key=lambda r: r.split("/"))
 
 
 def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
@@ -57,14 +80,23 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
     if schema.problems("new_version", value):
         raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
-        path = repo.doc_path("version_pr_info", name)
-        doc = repo.read_doc("version_pr_info", name) or {}
+        # the sharded file (refused when it or a folder is a symlink), else the flat one
+        rel = sharded_relpath("version_pr_info", name)
+        try:
+            data = read_contained(repo.root, rel)
+            doc = (jsonio.loads(data, rel) if data is not None
+                   else repo.read_doc("version_pr_info", name)) or {}
+        except VbotError as exc:
+            raise NodeDocError(str(exc)) from None
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
         if doc.get("new_version") == value:
             return False
+        # the sharded file, if any, is ``doc``, which differs: written without reading it again
         # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-        return jsonio.write_if_changed(path, {**doc, "new_version": value}, fsync=False)
+        jsonio.atomic_write_text(contained_str(repo.root, rel),
+                                 jsonio.dumps({**doc, "new_version": value}), fsync=False)
+        return True
     node = repo._node_entry(name)
     if node.get("new_version") == value:
         return False
@@ -88,17 +120,20 @@ def merge(opts: MergeOptions) -> MergeResult:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])
-            files = versions_files(ws.path)
+            files = versions_relpaths(ws.path)
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
+        written: list[str] = []  # what the commit takes: no `git status` over 25,000 files
         with report.phase("merge"):
-            for path in files:
+            for rel in files:
                 progress.advance()
-                rel = path.relative_to(ws.path).as_posix()
-                name = path.name[: -len(".json")]
+                name = rel.rpartition("/")[2][: -len(".json")]
                 try:
-                    contained(ws.path, rel)  # never read through a symlink (it may point outside)
-                    doc: Any = jsonio.load(path, rel)
+                    # never read through a symlink (it may point outside)
+                    data = read_contained(ws.path, rel)
+                    if data is None:
+                        raise VbotError(f"{rel}: cannot read: No such file or directory")
+                    doc: Any = jsonio.loads(data, rel)
                 except VbotError as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
                     report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
@@ -132,8 +167,10 @@ def merge(opts: MergeOptions) -> MergeResult:
                 changed += did
                 unchanged += not did
                 inline_dirty |= did and repo.layout != CF
-            if inline_dirty:
-                repo.write_graph()
+                if did and repo.layout == CF:
+                    written.append(sharded_relpath("version_pr_info", name))
+            if inline_dirty and repo.write_graph():
+                written.append("graph.json")
         progress.close()
         report.extra.update({"merged": changed, "unchanged": unchanged,
                              "listed": {k: sorted(v) for k, v in sorted(listed.items())}})
@@ -142,7 +179,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                    + "".join(f"{k}: {len(v)}\n" for k, v in sorted(listed.items()))
                    + f"\nVbot-Run: {report.run_id}\n")
         commit_and_push(ws, report, ["version_pr_info", "graph.json"], message, opts.push,
-                        opts.report)
+                        opts.report, written)
     return MergeResult(report, dict(listed), changed, unchanged)
 
 
