@@ -121,20 +121,20 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
 
 
 def record(repo: DataRepo, outcome: Outcome,
-           writer: FileWriter | None = None) -> tuple[Outcome, str]:
+           writer: FileWriter | None = None) -> tuple[Outcome, str, Path | None]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
-    safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
-    handed to it (its failures come back at ``writer.close()``).
+    safely becomes ``invalid``), what happened to the file and, when it was written, its path.
+    With a ``writer`` the file is handed to it (its failures come back at ``writer.close()``).
     """
     doc = outcome.document()
     if doc is None:
-        return outcome, "skipped"
+        return outcome, "skipped", None
     try:
         if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
-            return outcome, "kept"
+            return outcome, "kept", None
         if "bad" in doc:
             doc = {"bad": doc["bad"][:2000]}
         problems = schema.problems("versions", doc)
@@ -142,15 +142,15 @@ def record(repo: DataRepo, outcome: Outcome,
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         path = repo.versions_path(outcome.node)
         if read_if_valid(path) == doc:
-            return outcome, "unchanged"
+            return outcome, "unchanged", None
         if writer is not None:
             writer.write(path, dumps(doc), outcome.node)
         else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
             atomic_write_text(path, dumps(doc), fsync=False)
     except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
-        return Outcome(outcome.node, INVALID, reason=reason), "skipped"
-    return outcome, "written"
+        return Outcome(outcome.node, INVALID, reason=reason), "skipped", None
+    return outcome, "written", path
 
 
 def commit_message(report: RunReport) -> str:
@@ -191,6 +191,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
         # a large sweep writes its files from a second process (vbot/filewriter.py)
         writer = FileWriter(offload=len(infos) >= OFFLOAD_FROM)
+        written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
 
         def sink(outcome: Outcome) -> None:
             if outcome.reason:  # reasons go to files, reports and logs: never a secret,
@@ -199,7 +200,10 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                report.add(*record(repo, outcome, writer))
+                outcome, result, path = record(repo, outcome, writer)
+                report.add(outcome, result)
+                if path is not None:
+                    written[outcome.node] = repo.doc_relpath("versions", outcome.node)
             progress.advance()
 
         with report.phase("check"):
@@ -211,6 +215,7 @@ def sweep(opts: SweepOptions) -> RunReport:
                     failed = writer.close()
             for node, reason in failed.items():
                 report.retract_write(Outcome(node, INVALID, reason=reason))
+                written.pop(node, None)
             report.extra["writer"] = "process" if writer.offloaded else "in-process"
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
@@ -222,5 +227,7 @@ def sweep(opts: SweepOptions) -> RunReport:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
                                         "shard": str(opts.shard) if opts.shard else None}
-        commit_and_push(ws, report, ["versions"], commit_message(report), opts.push, opts.report)
+        # the commit looks at the files written here only (no git status over versions/)
+        commit_and_push(ws, report, ["versions"], commit_message(report), opts.push, opts.report,
+                        paths=written.values())
     return report
