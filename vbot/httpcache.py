@@ -36,6 +36,8 @@ CACHEABLE = frozenset({200, 203, 404, 410})
 # request headers that change the answer, so they are part of the key (never credentials)
 _VARY = ("Accept",)
 DB_NAME = "cache.sqlite3"
+FLUSH_ROWS = 256
+FLUSH_BYTES = 8 << 20
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS entries "
            "(key TEXT PRIMARY KEY, meta TEXT NOT NULL, body BLOB NOT NULL)")
 
@@ -106,6 +108,8 @@ class HttpCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._db: sqlite3.Connection | None = None  # opened on first use
+        self._pending: dict[str, tuple[str, bytes]] = {}  # written, not yet flushed
+        self._pending_bytes = 0
         self._broken = False  # the cache could not be opened: requests go out unconditionally
         self._inflight: dict[str, tuple[asyncio.Lock, int]] = {}
         self._fresh: set[str] = set()  # keys fetched or revalidated during this sweep
@@ -142,7 +146,23 @@ class HttpCache:
             self._broken = True
         return self._db
 
+    def flush(self) -> None:
+        """Store the entries written since the last flush (one short transaction)."""
+        if not self._pending or self._db is None:
+            self._pending.clear()
+            self._pending_bytes = 0
+            return
+        rows = [(key, meta, body) for key, (meta, body) in self._pending.items()]
+        self._pending.clear()
+        self._pending_bytes = 0
+        try:
+            with self._db:  # BEGIN ... COMMIT: the write lock is held for this insert only
+                self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+        except sqlite3.Error:  # full disk, a lock held too long: the next sweep fetches again
+            self.stored -= len(rows)
+
     def close(self) -> None:
+        self.flush()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -158,7 +178,8 @@ class HttpCache:
         if db is None:
             return None
         try:
-            row = db.execute("SELECT meta, body FROM entries WHERE key = ?", (key,)).fetchone()
+            row = self._pending.get(key) or db.execute(
+                "SELECT meta, body FROM entries WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return None
             meta = _meta(json.loads(row[0]))
@@ -177,12 +198,12 @@ class HttpCache:
                 "content_type": headers.get("Content-Type"), "length": len(body)}
         if headers.get("Link"):
             meta["link"] = headers.get("Link")
-        try:
-            db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
-                       (key, json.dumps(meta, separators=(",", ":")), body))
-        except sqlite3.Error:  # full disk, a lock held too long: the next sweep fetches again
-            return
+        # batched: one transaction per FLUSH_ROWS entries or FLUSH_BYTES of bodies
+        self._pending[key] = (json.dumps(meta, separators=(",", ":")), body)
+        self._pending_bytes += len(body)
         self.stored += 1
+        if len(self._pending) >= FLUSH_ROWS or self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
 
     def _served(self, key: str, found: tuple[CachedMeta, bytes] | None = None
                 ) -> Fetched | None:
