@@ -53,6 +53,20 @@ def test_a_dead_writer_loses_nothing(tmp_path: Path) -> None:
         f"1.{i}" for i in range(50)]
 
 
+def test_a_slow_writer_never_stalls_the_sweep(tmp_path: Path) -> None:
+    """More than the pipe holds: files queue here (write() does not wait) and close() writes
+    the queued ones itself while the writer finishes its share."""
+    writer = FileWriter(offload=True)
+    text = json.dumps({"new_version": "1.0", "pad": "x" * 4000}) + "\n"
+    paths = [tmp_path / f"d{i % 50}" / f"n{i}.json" for i in range(2000)]  # ~8 MB
+    for i, path in enumerate(paths):
+        writer.write(path, text, f"n{i}")
+    assert writer._queue, "everything fit in the pipe: the test proves nothing"
+    assert writer._handed, "the writer got nothing"
+    assert writer.close() == {}
+    assert all(p.read_text() == text for p in paths)
+
+
 def test_in_process_writer(tmp_path: Path) -> None:
     writer = FileWriter(offload=False)
     assert not writer.offloaded

@@ -14,14 +14,17 @@ not have written. Write errors come back per file.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 from typing import IO
 
 from vbot.jsonio import atomic_write_text
 
 CLOSE_TIMEOUT = 120.0  # seconds to wait for the writer to finish what it was handed
+Item = tuple[str, str, str]  # key, path, text
 
 
 def serve(lines: IO[str], out: IO[str]) -> int:
@@ -43,17 +46,24 @@ class FileWriter:
     """``write(path, text, key)`` now or soon; ``close()`` returns {key: error} for failures.
 
     The writer is ``python -m vbot.filewriter``, fed one JSON line per file on its stdin (a
-    plain child process: nothing of this one is copied or re-imported)."""
+    plain child process: nothing of this one is copied or re-imported). The pipe is
+    non-blocking: when the writer falls behind, files queue here instead of stalling the
+    sweep, and ``close`` writes the queued ones in this process while the writer finishes
+    what it was sent, so both processes work off the backlog."""
 
     def __init__(self, offload: bool = True) -> None:
-        self._handed: list[tuple[str, str, str]] = []
-        self._proc: subprocess.Popen[str] | None = None
+        self._handed: list[Item] = []  # sent to the writer (wholly or in part)
+        self._queue: deque[tuple[Item, bytes]] = deque()  # not sent yet
+        self._sent = 0  # bytes of the first queued line already sent
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lost = False  # the writer died: what it was sent is written again at close
+        self._failed: dict[str, str] = {}  # failures of writes done here
         if offload:
             try:
-                self._proc = subprocess.Popen(
-                    [sys.executable, "-m", "vbot.filewriter"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, text=True, encoding="utf-8",
-                    errors="surrogateescape")
+                self._proc = subprocess.Popen([sys.executable, "-m", "vbot.filewriter"],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                assert self._proc.stdin is not None
+                os.set_blocking(self._proc.stdin.fileno(), False)
             except OSError:  # no process to be had: write in-process
                 self._proc = None
         self.offloaded = self._proc is not None  # a writer process was started
@@ -61,16 +71,37 @@ class FileWriter:
     def write(self, path: Path, text: str, key: str) -> None:
         """Write ``text`` to ``path`` atomically (raises only when writing in-process);
         ``key`` names the file in what ``close`` returns."""
-        if self._proc is not None and self._proc.stdin is not None:
-            item = (key, str(path), text)
+        item = (key, str(path), text)
+        if self._proc is None:
+            atomic_write_text(path, text, fsync=False)
+            return
+        self._queue.append((item, (json.dumps(item) + "\n").encode()))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send queued lines until the pipe is full (never waits)."""
+        assert self._proc is not None and self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        while self._queue:
+            item, line = self._queue[0]
             try:
-                self._proc.stdin.write(json.dumps(item) + "\n")
-                self._proc.stdin.flush()
-                self._handed.append(item)
+                n = os.write(fd, memoryview(line)[self._sent:])
+            except BlockingIOError:
                 return
-            except (OSError, ValueError):  # the writer died: this and the rest in-process
+            except OSError:  # the writer is gone: the rest is written here, now
+                self._lost = True
                 self._stop()
-        atomic_write_text(path, text, fsync=False)
+                self._failed.update(_write_here([queued for queued, _ in self._queue]))
+                self._queue.clear()
+                self._sent = 0
+                return
+            if not self._sent:
+                self._handed.append(item)
+            self._sent += n
+            if self._sent < len(line):
+                return  # the pipe took part of it: full
+            self._queue.popleft()
+            self._sent = 0
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -79,25 +110,47 @@ class FileWriter:
             self._proc = None
 
     def close(self) -> dict[str, str]:
-        """Wait for the writer to finish; {key: reason} for files that could not be written."""
-        failed: dict[str, str] | None = None
+        """Finish every write; {key: reason} for files that could not be written."""
+        failed, self._failed = self._failed, {}
+        if self._proc is not None and self._queue and self._sent:
+            # the writer must get whole lines: finish the one it has the start of
+            assert self._proc.stdin is not None
+            os.set_blocking(self._proc.stdin.fileno(), True)
+            try:
+                self._proc.stdin.write(self._queue.popleft()[1][self._sent:])
+                self._proc.stdin.flush()
+            except OSError:
+                self._lost = True
+                self._stop()
+            self._sent = 0
+        # not sent: written here, while the writer works through what it has
+        for item, _ in self._queue:
+            failed.update(_write_here([item]))
+        self._queue.clear()
         if self._proc is not None:
             try:
                 out, _ = self._proc.communicate(timeout=CLOSE_TIMEOUT)
                 if self._proc.returncode == 0:
-                    failed = dict(json.loads(out))
+                    failed.update(json.loads(out))
+                else:
+                    self._lost = True
             except (OSError, ValueError, subprocess.TimeoutExpired):
-                failed = None  # it may have stopped early: trust nothing it did not report
-        self._stop()
-        if failed is None:  # no word from the writer: write everything handed over again
-            failed = {}
-            for key, path, text in self._handed:
-                try:
-                    atomic_write_text(Path(path), text, fsync=False)
-                except OSError as exc:
-                    failed[key] = f"cannot write: {exc.strerror or exc}"
+                self._lost = True  # it may have stopped early: trust nothing it did not report
+            self._stop()
+        if self._lost:  # no word from the writer: write everything handed over again
+            failed.update(_write_here(self._handed))
         self._handed = []
         return failed
+
+
+def _write_here(items: list[Item]) -> dict[str, str]:
+    failed = {}
+    for key, path, text in items:
+        try:
+            atomic_write_text(Path(path), text, fsync=False)
+        except OSError as exc:
+            failed[key] = f"cannot write: {exc.strerror or exc}"
+    return failed
 
 
 if __name__ == "__main__":
