@@ -1,9 +1,9 @@
-"""Time ``vbot sweep`` with the thread, process and dask executors on one generated world.
+"""Time ``vbot sweep`` with the local, process and dask executors on one generated world.
 
 Generates a cf-layout repo of N nodes (PyPI, GitHub release, GitHub tags, pre-release only,
 unknown package, archived), starts the loopback fake upstream with L ms latency per request,
 and for each executor runs ``python -m vbot sweep`` as a subprocess against a fresh bare remote
-with the same total concurrency C: thread ``--workers C``; process and dask ``--processes P
+with the same total concurrency C: local ``--workers C``; process and dask ``--processes P
 --workers C/P``. ``dask`` starts a LocalCluster of P single-thread workers inside the sweep (its
 start-up is part of the time); ``dask-cluster`` first starts ``dask scheduler`` and P ``dask
 worker --nthreads 1`` processes on 127.0.0.1 and sweeps through ``--scheduler`` (or uses
@@ -11,7 +11,7 @@ worker --nthreads 1`` processes on 127.0.0.1 and sweeps through ``--scheduler`` 
 sweep's check phase, and checks that every executor produced the same ``versions/`` tree.
 
     python benchmarks/bench_executors.py                   # 1000 nodes, 50 ms, C=32, P=2
-    python benchmarks/bench_executors.py -n 3000 -l 100 -c 64 -p 4 --executors thread,dask-cluster
+    python benchmarks/bench_executors.py -n 3000 -l 100 -c 64 -p 4 --executors local,dask-cluster
     python benchmarks/bench_executors.py --scheduler tcp://127.0.0.1:8786   # an existing cluster
 
 Needs the test and dask extras: ``pip install -e '.[test,dask]'``.
@@ -83,7 +83,7 @@ def sweep_once(name: str, tree: Path, work: Path, env: dict[str, str], args: arg
     report = work / f"{tag}-report.json"
     argv = [sys.executable, "-m", "vbot", "sweep", url, "--workdir", str(work / f"{tag}-wd"),
             "-q", "--report", str(report), "--config", str(config), "--executor", kind]
-    if kind == "thread":
+    if kind == "local":
         argv += ["--workers", str(args.concurrency)]
     else:
         argv += ["--processes", str(args.processes),
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-c", "--concurrency", type=int, default=32, help="total parallel checks")
     ap.add_argument("-p", "--processes", type=int, default=2, help="process/dask workers")
     ap.add_argument("--chunk-size", type=int, default=None)
-    ap.add_argument("--executors", default="thread,process,dask,dask-cluster")
+    ap.add_argument("--executors", default="local,process,dask,dask-cluster")
     ap.add_argument("--scheduler", help="dask-cluster: use this scheduler, start none")
     ap.add_argument("--repeat", type=int, default=1, help="runs per executor; the best counts")
     ap.add_argument("--large", action="store_true",
