@@ -61,7 +61,7 @@ def test_a_slow_writer_never_stalls_the_sweep(tmp_path: Path) -> None:
     paths = [tmp_path / f"d{i % 50}" / f"n{i}.json" for i in range(2000)]  # ~8 MB
     for i, path in enumerate(paths):
         writer.write(path, text, f"n{i}")
-    assert writer._queue, "everything fit in the pipe: the test proves nothing"
+    assert writer._queue or writer._chunk, "everything fit in the pipe: the test proves nothing"
     assert writer._handed, "the writer got nothing"
     assert writer.close() == {}
     assert all(p.read_text() == text for p in paths)

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 from typing import IO
@@ -25,6 +26,8 @@ from vbot.jsonio import atomic_write_text
 
 CLOSE_TIMEOUT = 120.0  # seconds to wait for the writer to finish what it was handed
 Item = tuple[str, str, str]  # key, path, text
+BATCH = 64  # files per hand-over to the writer
+BATCH_DELAY = 0.25  # seconds: a file waits at most this long for its batch (while results come)
 
 
 def serve(lines: IO[str], out: IO[str]) -> int:
@@ -54,7 +57,8 @@ class FileWriter:
     def __init__(self, offload: bool = True) -> None:
         self._handed: list[Item] = []  # sent to the writer (wholly or in part)
         self._queue: deque[tuple[Item, bytes]] = deque()  # not sent yet
-        self._sent = 0  # bytes of the first queued line already sent
+        self._chunk = memoryview(b"")  # the rest of the lines being sent
+        self._pumped = time.monotonic()
         self._proc: subprocess.Popen[bytes] | None = None
         self._lost = False  # the writer died: what it was sent is written again at close
         self._failed: dict[str, str] = {}  # failures of writes done here
@@ -70,22 +74,30 @@ class FileWriter:
 
     def write(self, path: Path, text: str, key: str) -> None:
         """Write ``text`` to ``path`` atomically (raises only when writing in-process);
-        ``key`` names the file in what ``close`` returns."""
+        ``key`` names the file in what ``close`` returns. Files go to the writer in batches
+        (at most ``BATCH`` files or ``BATCH_DELAY`` seconds apart): one wake-up of the
+        writer per file would cost more than the writing."""
         item = (key, str(path), text)
         if self._proc is None:
             atomic_write_text(path, text, fsync=False)
             return
         self._queue.append((item, (json.dumps(item) + "\n").encode()))
-        self._pump()
+        if (len(self._queue) >= BATCH or self._chunk
+                or time.monotonic() - self._pumped >= BATCH_DELAY):
+            self._pump()
 
     def _pump(self) -> None:
         """Send queued lines until the pipe is full (never waits)."""
         assert self._proc is not None and self._proc.stdin is not None
         fd = self._proc.stdin.fileno()
-        while self._queue:
-            item, line = self._queue[0]
+        self._pumped = time.monotonic()
+        while self._chunk or self._queue:
+            if not self._chunk:
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), 4 * BATCH))]
+                self._handed.extend(item for item, _ in batch)
+                self._chunk = memoryview(b"".join(line for _, line in batch))
             try:
-                n = os.write(fd, memoryview(line)[self._sent:])
+                sent = os.write(fd, self._chunk)
             except BlockingIOError:
                 return
             except OSError:  # the writer is gone: the rest is written here, now
@@ -93,15 +105,9 @@ class FileWriter:
                 self._stop()
                 self._failed.update(_write_here([queued for queued, _ in self._queue]))
                 self._queue.clear()
-                self._sent = 0
+                self._chunk = memoryview(b"")
                 return
-            if not self._sent:
-                self._handed.append(item)
-            self._sent += n
-            if self._sent < len(line):
-                return  # the pipe took part of it: full
-            self._queue.popleft()
-            self._sent = 0
+            self._chunk = self._chunk[sent:]
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -112,20 +118,19 @@ class FileWriter:
     def close(self) -> dict[str, str]:
         """Finish every write; {key: reason} for files that could not be written."""
         failed, self._failed = self._failed, {}
-        if self._proc is not None and self._queue and self._sent:
-            # the writer must get whole lines: finish the one it has the start of
+        if self._proc is not None and self._chunk:
+            # the writer must get whole lines: finish the batch it has the start of
             assert self._proc.stdin is not None
             os.set_blocking(self._proc.stdin.fileno(), True)
             try:
-                self._proc.stdin.write(self._queue.popleft()[1][self._sent:])
+                self._proc.stdin.write(self._chunk)
                 self._proc.stdin.flush()
             except OSError:
                 self._lost = True
                 self._stop()
-            self._sent = 0
+        self._chunk = memoryview(b"")
         # not sent: written here, while the writer works through what it has
-        for item, _ in self._queue:
-            failed.update(_write_here([item]))
+        failed.update(_write_here([item for item, _ in self._queue]))
         self._queue.clear()
         if self._proc is not None:
             try:
