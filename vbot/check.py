@@ -77,6 +77,10 @@ class Checker:
         self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
         self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
 
+    def batches(self) -> bool:
+        """Whether some source batches requests (and so wants every node before checking)."""
+        return any(source.batches() for source in self.sources.values())
+
     def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
         """Let every source plan batched requests for the nodes it will be asked first about."""
         firsts: dict[str, list[NodeInfo]] = {name: [] for name in self.sources}

@@ -25,7 +25,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import as_completed as futures_completed
@@ -76,12 +76,13 @@ def _late(info: NodeInfo) -> Outcome:
     return Outcome(info.name, TRANSIENT, reason=DEADLINE_REASON)
 
 
-async def run_local(infos: Sequence[NodeInfo], check: Check, workers: int, sink: Sink,
+async def run_local(infos: Iterable[NodeInfo], check: Check, workers: int, sink: Sink,
                     deadline: float | None = None, grace: float = 2.0) -> None:
     """Check every node with at most ``workers`` checks in flight on the running event loop,
     calling ``sink(outcome)`` once per node as each check completes.
 
-    Nodes are handed out one at a time, so memory does not grow with the node count.
+    Nodes are handed out one at a time (``infos`` may be a lazy iterator), so memory does not
+    grow with the node count.
     ``deadline`` is a ``time.monotonic()`` value: after it no new check starts and every node
     not yet checked goes to the sink as a transient failure; checks still running ``grace``
     seconds after it are cancelled and reported the same way.
@@ -100,7 +101,8 @@ async def run_local(infos: Sequence[NodeInfo], check: Check, workers: int, sink:
             del running[slot]
             sink(outcome)
 
-    tasks = [asyncio.create_task(worker(i)) for i in range(max(1, min(workers, len(infos))))]
+    slots = min(workers, len(infos)) if isinstance(infos, Sized) else workers
+    tasks = [asyncio.create_task(worker(i)) for i in range(max(1, slots))]
     try:
         if deadline is None:
             await asyncio.gather(*tasks)
@@ -227,7 +229,7 @@ class Runner:
     def requests_made(self) -> int:
         return sum(self._requests.values())
 
-    def run(self, infos: Sequence[NodeInfo], sink: Sink, local_check: Check | None = None,
+    def run(self, infos: Iterable[NodeInfo], sink: Sink, local_check: Check | None = None,
             deadline: float | None = None) -> None:
         """Check every node; ``sink(outcome)`` is called once per node as results come in.
 
@@ -242,7 +244,9 @@ class Runner:
             run_loop(run_local(infos, check, self.workers, sink, deadline=deadline))
             return
         self._deadline = deadline
-        found = self._run_processes(infos) if self.spec.kind == "process" else self._run_dask(infos)
+        listed = infos if isinstance(infos, Sequence) else list(infos)
+        found = (self._run_processes(listed) if self.spec.kind == "process"
+                 else self._run_dask(listed))
         for outcome in found:
             sink(outcome)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -83,9 +83,9 @@ class CheckerFactory:
         return Checker(Context(config=self.config, http=http))
 
 
-def select(repo: DataRepo, wanted: tuple[str, ...] | None,
-           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
-    """Node infos to check; skipped, unsafe and broken nodes go straight to the report."""
+def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport,
+               shard: Shard | None = None) -> list[str]:
+    """Names of the nodes to look at, in graph order; unsafe names go straight to the report."""
     names, unsafe = repo.safe_names()
     if shard is not None:  # each unsafe name is reported by one shard only
         unsafe = {k: v for k, v in unsafe.items() if shard.owns(k)}
@@ -100,24 +100,38 @@ def select(repo: DataRepo, wanted: tuple[str, ...] | None,
         names = [n for n in names if n in chosen]
     if shard is not None:  # --shard I/N: this job's part of the graph only
         names = [n for n in names if shard.owns(n)]
-    infos = []
-    for name in dict.fromkeys(names):  # a node listed twice is checked (and reported) once
+    return list(dict.fromkeys(names))  # a node listed twice is checked (and reported) once
+
+
+def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
+               skipped: Callable[[], None] = lambda: None) -> Iterator[NodeInfo]:
+    """The node infos to check, read one document at a time; skipped and broken nodes go
+    straight to the report (and ``skipped()`` is called for each)."""
+    for name in names:
         try:
             attrs = repo.node_attrs(name)
             why = skip_reason(attrs)
             info = None if why else node_info(name, attrs)
         except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
+            skipped()
             continue
         except Exception as exc:  # a hostile document affects only its node
             report.add(Outcome(name, INVALID, reason=f"unreadable node document: "
                                f"{type(exc).__name__}: {exc}"), "skipped")
+            skipped()
             continue
         if info is None:
             report.add(Outcome(name, SKIPPED, reason=why), "skipped")
+            skipped()
             continue
-        infos.append(info)
-    return infos
+        yield info
+
+
+def select(repo: DataRepo, wanted: tuple[str, ...] | None,
+           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
+    """Every node info to check (``candidates`` + ``node_infos``, read up front)."""
+    return list(node_infos(repo, candidates(repo, wanted, report, shard), report))
 
 
 def record(repo: DataRepo, outcome: Outcome,
@@ -175,7 +189,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
-            infos = select(repo, opts.nodes, report, opts.shard)
+            names = candidates(repo, opts.nodes, report, opts.shard)
         cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         cache = HttpCache(cache_dir) if opts.http_cache else None
         if cache is not None:
@@ -188,9 +202,15 @@ def sweep(opts: SweepOptions) -> RunReport:
                                  str(cache_dir) if cache is not None else None)
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
-        progress = Progress(len(infos), "sweep", out, enabled=opts.progress)
+        progress = Progress(len(names), "sweep", out, enabled=opts.progress)
+        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
+        if checker.batches() or opts.executor.kind != "local":
+            with report.phase("load"):  # batches are planned over every node; chunks need a list
+                infos = list(infos)
+            checker.prefetch(infos)
+        # else the documents are read as the checks go: the first requests leave at once
         # a large sweep writes its files from a second process (vbot/filewriter.py)
-        writer = FileWriter(offload=len(infos) >= OFFLOAD_FROM)
+        writer = FileWriter(offload=len(names) >= OFFLOAD_FROM)
         written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
 
         def sink(outcome: Outcome) -> None:
@@ -207,7 +227,6 @@ def sweep(opts: SweepOptions) -> RunReport:
             progress.advance()
 
         with report.phase("check"):
-            checker.prefetch(infos)
             try:
                 runner.run(infos, sink, checker.check, deadline=deadline)
             finally:

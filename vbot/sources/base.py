@@ -93,6 +93,11 @@ class Source(Generic[Target]):
     def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def batches(self) -> bool:
+        """True when ``prefetch`` plans batched requests this sweep: the sweep then reads
+        every node document before the first check (otherwise it reads them as it goes)."""
+        return False
+
     def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
         """Called once per sweep with every node to check, in check order, before checking.
 

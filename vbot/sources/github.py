@@ -86,6 +86,9 @@ class GitHub(Source[tuple[str, str, str]]):
 
     _graphql: GraphQLBatches | None = None
 
+    def batches(self) -> bool:
+        return bool(self.ctx.config.github_token)
+
     def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
         """With a token, answer from batched GraphQL queries (vbot/sources/github_graphql.py)."""
         if self.ctx.config.github_token:
