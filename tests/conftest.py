@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import shutil
@@ -45,7 +46,7 @@ class Blocking:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.target, name)
-        if not asyncio.iscoroutinefunction(attr):
+        if not inspect.iscoroutinefunction(attr):
             return attr
         return lambda *args, **kwargs: asyncio.run(attr(*args, **kwargs))
 
