@@ -3,8 +3,11 @@
 The first sweep of a large graph creates tens of thousands of small files in sharded folders,
 and their system calls (mkdir, create, write, rename) cost about as much CPU as checking the
 nodes upstream (benchmarks/RESULTS.md). The sweep still decides what each file must contain
-and whether it changed; a writer process writes it, on another core, as soon as it is handed
-over: the same atomic write (temp file + rename) as ``jsonio.atomic_write_text``.
+and whether it changed; a writer process writes it on another core, with the same atomic
+write (temp file + rename) as ``jsonio.atomic_write_text``. Files go over in batches of up to
+``BATCH`` (one wake-up of the writer per file costs more than the writing): a file waits for
+its batch at most ``BATCH_DELAY`` seconds while results keep coming, and the last ones are
+written when the sweep closes the writer, before its commit.
 
 Nothing is lost when the writer cannot start or dies: every file handed over is kept (a few
 MB for a whole graph) until ``close``, which writes in this process whatever the writer may
@@ -35,7 +38,10 @@ def serve(lines: IO[str], out: IO[str]) -> int:
     failures as one JSON object ``{key: reason}``."""
     failed: dict[str, str] = {}
     for line in lines:
-        key, path, text = json.loads(line)
+        try:
+            key, path, text = json.loads(line)
+        except ValueError:  # the sweep died mid-line: the rest never comes
+            return 1
         try:
             atomic_write_text(Path(path), text, fsync=False)
         except OSError as exc:
