@@ -13,12 +13,14 @@ up on a stalled HTTP transfer; every git message shown is passed through ``vbot.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
 import random
 import re
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -33,6 +35,7 @@ from vbot.errors import PushError, VbotError
 from vbot.redact import redact
 
 IDENTITY = ("vbot", "vbot@users.noreply.example")
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _SAFE_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -319,14 +322,23 @@ class Workspace:
         return self.repo.head.commit.hexsha
 
     def _read_regular(self, rel: str) -> bytes | None:
-        """The bytes of a regular file of the work tree; None for anything else (deleted)."""
-        path = self.path / rel
+        """The bytes of a regular file of the work tree; None for anything else (deleted):
+        missing, a symlink (``O_NOFOLLOW``), a folder. One ``open`` + ``fstat`` per file."""
         try:
-            if path.is_symlink() or not path.is_file():
+            fd = os.open(os.path.join(self.path, rel), _READ_FLAGS)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
                 return None
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def _sync_index(self, changes: list[tuple[str, bytes | None]]) -> None:
         """Index entries of the committed paths as in HEAD: regular files re-added (hashed,
@@ -363,7 +375,9 @@ class Workspace:
                 if mode_sha is not None and not self._same_link(rel, mode_sha):
                     changes.append((rel, None))
                 continue
-            sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            digest = hashlib.sha1(b"blob %d\0" % len(data))
+            digest.update(data)
+            sha = digest.hexdigest()
             if mode_sha is None or mode_sha[1] != sha or mode_sha[0] not in ("100644", "100755"):
                 changes.append((rel, data))
         return changes

@@ -71,7 +71,7 @@ def _real_dir(path: str) -> str:
 
 def _base(root: str) -> tuple[str, str]:
     """(real path of a data repo root, the prefix every path inside it starts with)."""
-    if not os.path.isabs(root):  # relative to the current folder: not cached
+    if root[:1] != "/":  # relative to the current folder: not cached
         return _abs_base(os.path.abspath(root))
     return _abs_base(root)
 

@@ -81,11 +81,16 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
         raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
         # the sharded file (refused when it or a folder is a symlink), else the flat one
+        # (what repo.read_doc does, without reading the sharded path twice; names are safe)
         rel = sharded_relpath("version_pr_info", name)
         try:
             data = read_contained(repo.root, rel)
-            doc = (jsonio.loads(data, rel) if data is not None
-                   else repo.read_doc("version_pr_info", name)) or {}
+            if data is not None:
+                doc = jsonio.loads(data, rel) or {}
+            else:
+                flat = f"version_pr_info/{name}.json"
+                data = read_contained(repo.root, flat)
+                doc = (jsonio.loads(data, flat) if data is not None else None) or {}
         except VbotError as exc:
             raise NodeDocError(str(exc)) from None
         if not isinstance(doc, dict):
