@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
+from vbot.outcome import (  # noqa: F401 - re-exported: the statuses belong with checks
+    BAD,
+    FOUND,
+    INVALID,
+    NONE,
+    NOSOURCE,
+    SKIPPED,
+    TRANSIENT,
+    Outcome,
+)
 from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical
-
-# outcome statuses
-FOUND = "found"  # a version was found
-NONE = "none"  # the source answered, but no usable version
-NOSOURCE = "nosource"  # no source understands this node's upstream
-BAD = "bad"  # permanent upstream failure
-TRANSIENT = "transient"  # timeout, 5xx, 429, deadline: try again next sweep
-SKIPPED = "skipped"  # archived, parsing_error, version_updates.skip
-INVALID = "invalid"  # unsafe node name or broken node document
-
-
-@dataclass(frozen=True)
-class Outcome:
-    node: str
-    status: str
-    version: str | None = None
-    source: str | None = None
-    reason: str | None = None
-    rate_limited: bool | None = None  # a transient failure because a rate limit ran out
-
-    def document(self) -> dict[str, Any] | None:
-        """The versions file content for this outcome (None: leave the file alone)."""
-        if self.status == FOUND:
-            return {"new_version": self.version}
-        if self.status in (NONE, NOSOURCE):
-            return {"new_version": None}
-        if self.status in (BAD, TRANSIENT):
-            return {"bad": f"Upstream: {self.source or 'vbot'}: {self.reason}"}
-        return None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 def _even_minor(text: str) -> bool:

@@ -32,9 +32,9 @@ from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from vbot.check import BAD, TRANSIENT, Outcome
 from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
+from vbot.outcome import BAD, TRANSIENT, Outcome
 
 KINDS = ("local", "process", "dask")
 DASK_EXTRA = "pip install 'vbot[dask]'"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio
-from vbot.check import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
+from vbot.outcome import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
 
 FAILED = (BAD, TRANSIENT, INVALID)
 

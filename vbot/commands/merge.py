@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio, schema, versions
-from vbot.check import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
 from vbot.names import contained_str, read_contained, sharded_relpath
+from vbot.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
 from vbot.report import RunReport, new_run_id
