@@ -20,7 +20,6 @@ import os
 import random
 import re
 import shutil
-import stat
 import subprocess
 import threading
 import time
@@ -32,10 +31,10 @@ import git
 import platformdirs
 
 from vbot.errors import PushError, VbotError
+from vbot.names import READ_FLAGS, read_regular_fd
 from vbot.redact import redact
 
 IDENTITY = ("vbot", "vbot@users.noreply.example")
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _SAFE_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -325,20 +324,12 @@ class Workspace:
         """The bytes of a regular file of the work tree; None for anything else (deleted):
         missing, a symlink (``O_NOFOLLOW``), a folder. One ``open`` + ``fstat`` per file."""
         try:
-            fd = os.open(os.path.join(self.path, rel), _READ_FLAGS)
+            fd = os.open(os.path.join(self.path, rel), READ_FLAGS)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
                 return None
             raise
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
+        return read_regular_fd(fd)
 
     def _sync_index(self, changes: list[tuple[str, bytes | None]]) -> None:
         """Index entries of the committed paths as in HEAD: regular files re-added (hashed,

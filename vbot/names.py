@@ -115,7 +115,24 @@ def contained(root: Path, relpath: str) -> Path:
     return Path(contained_str(root, relpath))
 
 
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+"""Flags to open a file for reading without following a symlink at the leaf (nor blocking on
+a FIFO)."""
+
+
+def read_regular_fd(fd: int) -> bytes | None:
+    """The bytes of the file open at ``fd`` when it is a regular file, else None; closes
+    ``fd``. One ``fstat`` and the reads: what every "read this file, but only a plain file"
+    of the data repo needs."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_contained(root: str | os.PathLike[str], relpath: str) -> bytes | None:
@@ -136,7 +153,7 @@ def read_contained(root: str | os.PathLike[str], relpath: str) -> bytes | None:
             contained_str(root, relpath)  # a symlinked folder: raises the precise refusal
         path = prefix + relpath
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, READ_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # the file itself is a symlink
             contained_str(root, relpath)  # raises the precise refusal
@@ -145,13 +162,6 @@ def read_contained(root: str | os.PathLike[str], relpath: str) -> bytes | None:
             return None
         raise VbotError(f"{relpath}: cannot read: {exc.strerror or exc}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_regular_fd(fd)
     except OSError as exc:
         raise VbotError(f"{relpath}: cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
