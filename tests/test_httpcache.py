@@ -124,7 +124,7 @@ def test_same_url_is_requested_once_per_sweep(tmp_path, make_remote, world):
 def test_concurrent_requests_for_one_url_make_one_request(tmp_path, world):
     world.set_world(dict(WORLD, latency_ms=50))
     cache = HttpCache(tmp_path / "c")
-    client = HttpClient(HttpSettings(), pool_size=20, cache=cache)
+    client = HttpClient(HttpSettings(), cache=cache)
     url = f"{world.base_url}/pypi/pkg2/json"
 
     async def fetch_all() -> list[bytes]:  # 20 checks asking for one URL at the same time

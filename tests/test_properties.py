@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vbot import jsonio, schema
-from vbot.commands.sweep import select
+from vbot.commands.sweep import candidates, node_infos
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.names import contained, sharded_relpath, unsafe_reason
@@ -95,7 +95,8 @@ def test_node_documents_fail_only_their_node(root: Path, name: str, data: bytes)
         return
     assert isinstance(attrs, dict)
     report = RunReport("sweep", "t")
-    infos = select(repo, None, report)  # never raises; the node is checked or reported
+    # never raises; the node is checked or reported
+    infos = list(node_infos(repo, candidates(repo, None, report), report))
     assert len(infos) + len(report.outcomes) == 1
 
 
@@ -118,7 +119,8 @@ def test_graph_reader_raises_only_vbot_errors(root: Path, graph: object) -> None
         assert str(exc).startswith("graph.json")
         return
     report = RunReport("sweep", "t")
-    infos = select(repo, None, report)  # hostile payloads affect only their nodes
+    # hostile payloads affect only their nodes
+    infos = list(node_infos(repo, candidates(repo, None, report), report))
     ids = [n["id"] for n in repo.graph["nodes"]]
     assert len(infos) + len(report.outcomes) == len(set(map(repr, ids)))
 

@@ -136,8 +136,8 @@ class NodeChecker(Protocol):
 class Recipe:
     """Picklable instructions to build a checker in a worker process.
 
-    ``key`` is unique per sweep: equal keys share one checker per process (HTTP pools and the
-    per-sweep cache survive from chunk to chunk); ``build`` must be a picklable callable.
+    ``key`` is unique per sweep: equal keys share one checker per worker thread (HTTP pools and
+    the per-sweep cache survive from chunk to chunk); ``build`` must be a picklable callable.
     """
 
     key: str
@@ -214,7 +214,8 @@ def _lost(chunk: Sequence[NodeInfo], exc: BaseException) -> list[Outcome]:
 
 
 class Runner:
-    """Runs the checks of one sweep on the chosen executor; ``run`` yields outcomes."""
+    """Runs the checks of one sweep on the chosen executor; ``run`` feeds the outcomes to a
+    sink."""
 
     def __init__(self, spec: ExecutorSpec, recipe: Recipe, workers: int) -> None:
         self.spec = spec
@@ -265,7 +266,8 @@ class Runner:
 
         procs = self.spec.processes or os.cpu_count() or 1
         size = chunk_size(len(infos), procs, self.spec.chunk_size)
-        # spawn, not fork: the coordinator has threads (HTTP pools, git) that fork would copy
+        # spawn, not fork: the coordinator's state (git helper threads and processes, open
+        # files, the HTTP cache's database) must not be copied into the workers
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx)
         try:

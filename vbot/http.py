@@ -89,8 +89,9 @@ class JsonDigest:
         return json.dumps(kept, separators=(",", ":")).encode()
 
 
-def origin(url: str) -> str:
-    parts = urlsplit(url)
+def origin(url: str | SplitResult) -> str:
+    """``scheme://host[:port]`` of a URL (or of its ``urlsplit``), lower case, no credentials."""
+    parts = urlsplit(url) if isinstance(url, str) else url
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
 
 
@@ -132,7 +133,6 @@ class HttpClient:
         self,
         settings: HttpSettings,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
-        pool_size: int = 16,
         scopes: Iterable[str] = (),
         cache: HttpCache | None = None,
     ) -> None:
@@ -146,7 +146,6 @@ class HttpClient:
         # rate-limit scopes: API bases (longest first); a URL under none is its own origin
         bases = {s.rstrip("/") + "/" for s in scopes} | {k for k, _ in self._credentials}
         self._scopes = sorted(bases, key=len, reverse=True)
-        self._pool_size = pool_size
         self._transport = Transport({"User-Agent": USER_AGENT})
         self._loop: asyncio.AbstractEventLoop | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
@@ -160,7 +159,7 @@ class HttpClient:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # semaphores belong to the loop that first used them
             self._host_limits, self._loop = {}, loop
-        host = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+        host = origin(parts)
         sem = self._host_limits.get(host)
         if sem is None:
             sem = self._host_limits[host] = asyncio.Semaphore(self.settings.per_host)
@@ -353,8 +352,7 @@ class HttpClient:
                     if wait > self.settings.max_retry_after:
                         raise UpstreamError(
                             f"HTTP {last.status} from {self._show(url)} with Retry-After "
-                            f"{wait:.0f}s, "
-                            f"more than max_retry_after", transient=True,
+                            f"{wait:.0f}s, more than max_retry_after", transient=True,
                             rate_limited=rate_limited)
                     delay = wait
                 continue

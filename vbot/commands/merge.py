@@ -19,7 +19,7 @@ from vbot import jsonio, schema, versions
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
-from vbot.names import contained_str, read_contained, sharded_relpath
+from vbot.names import read_contained, sharded_relpath
 from vbot.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
@@ -80,26 +80,15 @@ def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
     if schema.problems("new_version", value):
         raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
-        # the sharded file (refused when it or a folder is a symlink), else the flat one
-        # (what repo.read_doc does, without reading the sharded path twice; names are safe)
-        rel = sharded_relpath("version_pr_info", name)
-        try:
-            data = read_contained(repo.root, rel)
-            if data is not None:
-                doc = jsonio.loads(data, rel) or {}
-            else:
-                flat = f"version_pr_info/{name}.json"
-                data = read_contained(repo.root, flat)
-                doc = (jsonio.loads(data, flat) if data is not None else None) or {}
-        except VbotError as exc:
-            raise NodeDocError(str(exc)) from None
+        # the sharded file, else the flat one (refused through a symlink)
+        doc = repo.read_doc("version_pr_info", name) or {}
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
         if doc.get("new_version") == value:
             return False
         # the sharded file, if any, is ``doc``, which differs: written without reading it again
         # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-        jsonio.atomic_write_text(contained_str(repo.root, rel),
+        jsonio.atomic_write_text(repo.doc_path("version_pr_info", name),
                                  jsonio.dumps({**doc, "new_version": value}), fsync=False)
         return True
     node = repo._node_entry(name)

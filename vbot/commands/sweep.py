@@ -57,8 +57,7 @@ def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> H
             credentials.setdefault(org, {}).update(headers)
     # each source's API base is its own rate-limit scope (a pause for one never stalls another)
     scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
-    return HttpClient(config.http, credentials, pool_size=max(4, workers), scopes=scopes,
-                      cache=cache)
+    return HttpClient(config.http, credentials, scopes=scopes, cache=cache)
 
 
 def deadline_at(deadline: float | None) -> float | None:
@@ -128,27 +127,21 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
         yield info
 
 
-def select(repo: DataRepo, wanted: tuple[str, ...] | None,
-           report: RunReport, shard: Shard | None = None) -> list[NodeInfo]:
-    """Every node info to check (``candidates`` + ``node_infos``, read up front)."""
-    return list(node_infos(repo, candidates(repo, wanted, report, shard), report))
-
-
 def record(repo: DataRepo, outcome: Outcome,
-           writer: FileWriter | None = None) -> tuple[Outcome, str, Path | None]:
+           writer: FileWriter | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
-    safely becomes ``invalid``), what happened to the file and, when it was written, its path.
-    With a ``writer`` the file is handed to it (its failures come back at ``writer.close()``).
+    safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
+    handed to it (its failures come back at ``writer.close()``).
     """
     doc = outcome.document()
     if doc is None:
-        return outcome, "skipped", None
+        return outcome, "skipped"
     try:
         if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
-            return outcome, "kept", None
+            return outcome, "kept"
         if "bad" in doc:
             doc = {"bad": doc["bad"][:2000]}
         problems = schema.problems("versions", doc)
@@ -156,15 +149,15 @@ def record(repo: DataRepo, outcome: Outcome,
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         path = repo.versions_path(outcome.node)
         if read_if_valid(path) == doc:
-            return outcome, "unchanged", None
+            return outcome, "unchanged"
         if writer is not None:
             writer.write(path, dumps(doc), outcome.node)
         else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
             atomic_write_text(path, dumps(doc), fsync=False)
     except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
-        return Outcome(outcome.node, INVALID, reason=reason), "skipped", None
-    return outcome, "written", path
+        return Outcome(outcome.node, INVALID, reason=reason), "skipped"
+    return outcome, "written"
 
 
 def commit_message(report: RunReport) -> str:
@@ -220,9 +213,9 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                outcome, result, path = record(repo, outcome, writer)
+                outcome, result = record(repo, outcome, writer)
                 report.add(outcome, result)
-                if path is not None:
+                if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
             progress.advance()
 

@@ -91,7 +91,7 @@ class GitHub(Source[tuple[str, str, str]]):
 
     def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
         """With a token, answer from batched GraphQL queries (vbot/sources/github_graphql.py)."""
-        if self.ctx.config.github_token:
+        if self.batches():
             repos = [t[:2] for t in map(self.match, nodes) if t is not None]
             self._graphql = GraphQLBatches(self.ctx.http, self.base_url(), repos)
 
