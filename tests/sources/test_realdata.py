@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.realdata import EXPECTED, pending
 from tests.sourcecheck import checker_for
 from vbot.check import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
@@ -33,20 +33,8 @@ from vbot.gitrepo import create_remote
 from vbot.names import sharded_relpath
 from vbot.nodeinfo import node_info, skip_reason
 from vbot.paths import resource_dir
-from vbot.sources import REGISTRY
 
 DATA = resource_dir("data")
-EXPECTED: dict[str, dict[str, Any]] = json.loads(
-    (FIXTURES / "realdata" / "expected.json").read_text("utf-8"))
-
-
-def pending(row: dict[str, Any]) -> str | None:
-    """Why a row cannot pass on this branch yet, or None."""
-    if row.get("source") and row["source"] not in REGISTRY:
-        return f"source {row['source']!r} is not in the registry yet (branch newsources)"
-    if row.get("needs"):
-        return f"needs {row['needs']}"
-    return None
 
 
 def _param(node: str) -> Any:
