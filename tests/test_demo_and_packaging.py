@@ -36,6 +36,9 @@ def test_wheel_ships_resources(wheel: Path) -> None:
     assert "vbot/resources/schemas/versions.schema.json" in names
     assert "vbot/resources/data/world.json" in names
     assert "vbot/resources/data/repo/graph.json" in names
+    assert "vbot/resources/data/MANIFEST.tsv" in names
+    shipped = [n for n in names if n.startswith("vbot/resources/data/repo/")]
+    assert len(shipped) == 1 + 112 + 50 + 82  # graph.json, node_attrs, versions, version_pr_info
     assert any(n.startswith("vbot/resources/data/repo/node_attrs/") for n in names)
     assert "vbot/fakeupstream/samples/pypi-requests.json" in names
 
