@@ -100,7 +100,7 @@ def test_node(node: str, checked: dict[str, tuple[str | Outcome, list[str]]]) ->
     assert got_row(result, requests) == want_row(EXPECTED[node])
 
 
-def test_table(checked: dict[str, tuple[str | Outcome, list[str]]], capsys: Any) -> None:
+def test_table(checked: dict[str, tuple[str | Outcome, list[str]]]) -> None:
     """The whole table (printed with ``-s``); every row matches or is pending other work."""
     head = ("node", "kind", "source", "first request", "found", "recorded by the bot", "")
     rows, wrong = [head], []
@@ -114,11 +114,10 @@ def test_table(checked: dict[str, tuple[str | Outcome, list[str]]], capsys: Any)
             got["expected"] or f"({got['status']})"
         rows.append((node, row["kind"], str(got.get("source") or "-"), got["request"] or "-",
                      found, str(row["recorded"] or "-"), mark))
-    with capsys.disabled():
-        widths = [min(70, max(len(r[i]) for r in rows)) for i in range(len(head))]
-        print()
-        for r in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    widths = [min(70, max(len(r[i]) for r in rows)) for i in range(len(head))]
+    print()  # shown with -s
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     assert not wrong, f"wrong: {wrong}"
 
 
