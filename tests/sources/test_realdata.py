@@ -18,6 +18,7 @@ so they pass as soon as it is.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,19 @@ def test_sweep_counts_by_source(swept: Any) -> None:
     found = {src: n for src, entry in written["by_source"].items() if (n := entry.get("found"))}
     assert found == want
     assert sum(want.values()) >= 80
+
+
+def test_world_offers_a_prerelease_above_each_answer(world: dict[str, Any]) -> None:
+    """Filtering is exercised: each registry entry's highest version is a pre-release."""
+    from vbot import versions
+
+    lists = {f"pypi {k}": e["versions"] for k, e in world["pypi"].items()}
+    lists |= {f"npm {k}": e["versions"] for k, e in world["npm"].items()}
+    lists |= {f"rubygems {k}": [r["number"] for r in e] for k, e in world["rubygems"].items()}
+    for table in ("github", "gitlab"):
+        for key, entry in world[table].items():
+            # the version part of a tag: from its first digit (v1.2, jq-1.7.1, release/1.79.2)
+            lists[f"{table} {key}"] = [re.sub(r"^[^0-9]*", "", t) for t in entry["tags"]]
+    assert len(lists) == 38 + 4 + 4 + 21 + 3
+    for what, listed in lists.items():
+        assert versions.is_prerelease(max(listed, key=versions.key)), what
