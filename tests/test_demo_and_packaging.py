@@ -20,7 +20,7 @@ def test_demo_runs_the_whole_loop(capsys) -> None:
     out = capsys.readouterr().out
     assert "sweep sweep-" in out and "merge merge-" in out
     assert "vbot merge:" in out and "vbot sweep:" in out  # the two commits of the remote
-    assert "versions/3/b/1/c/0/requests.json" in out
+    assert "versions/0/0/9/8/4/typish.json" in out  # a real node without a versions file
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,9 @@ def test_wheel_ships_resources(wheel: Path) -> None:
     assert "vbot/resources/schemas/versions.schema.json" in names
     assert "vbot/resources/data/world.json" in names
     assert "vbot/resources/data/repo/graph.json" in names
+    assert "vbot/resources/data/MANIFEST.tsv" in names
+    shipped = [n for n in names if n.startswith("vbot/resources/data/repo/")]
+    assert len(shipped) == 1 + 112 + 50 + 82  # graph.json, node_attrs, versions, version_pr_info
     assert any(n.startswith("vbot/resources/data/repo/node_attrs/") for n in names)
     assert "vbot/fakeupstream/samples/pypi-requests.json" in names
 

@@ -379,7 +379,7 @@ def test_process_pool_deadline_returns_every_node() -> None:
 
 
 def test_bundled_data_gives_identical_results_with_every_executor(tmp_path) -> None:
-    """All of the real sources (CRAN, ROS, crates, git tags, raw URLs...) run in workers too."""
+    """The real nodes (PyPI, GitHub, CRAN, GitLab, npm, git tags, raw URLs...) in workers too."""
     import importlib.util
     import shutil
 

@@ -10,7 +10,8 @@ Routes (one server, one port; each service under its own prefix):
   see ``routes.py`` (world keys ``cran``, ``crates``, ``gitlab``, ``ros``, ``git``)
 - ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
 
-World keys: ``latency_ms``, ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
+World keys: ``latency_ms``, ``gitlab_hosts`` (GitLab hosts besides gitlab.com, served from the
+``gitlab`` table), ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
 one table per service (see ``data/world.json``).
 Fault kinds: ``status`` (with ``status``, optional ``retry_after`` and ``headers``),
 ``timeout`` (sleep ``seconds``), ``reset`` (close the connection), ``malformed`` (truncated
@@ -196,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
 
+def world_list(world: dict[str, Any], key: str) -> list[str]:
+    return sorted(str(h) for h in world.get(key, []))
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
@@ -294,6 +299,9 @@ class FakeUpstream:
                        | set(self.world.get("file_hosts", [])))
         rewrite = ",".join(f"https://{h}/={base}/files/{h}/,http://{h}/={base}/files/{h}/"
                            for h in hosts)
+        # self-hosted GitLabs (gitlab.gnome.org …) answer from the same ``gitlab`` table
+        gitlabs = [f"https://{h}/={base}/gitlab/" for h in world_list(self.world, "gitlab_hosts")]
+        rewrite = ",".join(filter(None, [rewrite, *gitlabs]))
         env = {
             "VBOT_PYPI_URL": base,
             "VBOT_GITHUB_API_URL": f"{base}/github",
