@@ -25,7 +25,7 @@ _SECTION = re.compile(r"^source:[ \t]*(?:#.*)?$", re.MULTILINE)
 _NEXT_KEY = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 _URL_KEY = re.compile(r"^(\s*)(?:-\s+)?url:[ \t]*(.*)$")
 _ITEM = re.compile(r"^(\s*)-\s+(.*)$")
-_MAPPING = re.compile(r"[A-Za-z_]+:")
+_MAPPING = re.compile(r"[A-Za-z_]+:(?:\s|$)")
 _COMMENT = re.compile(r"(?:^|\s+)#.*$")
 _CONTEXT = re.compile(r"^context:[ \t]*(?:#.*)?\n((?:(?:[ \t]+.*|[ \t]*(?:#.*)?)(?:\n|$))*)",
                       re.MULTILINE)

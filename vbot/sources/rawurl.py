@@ -39,7 +39,7 @@ EXISTS = (200, 206)
 MISSING = (404, 410)
 REFUSED = (400, 401, 403, 405, 406, 409, 416, 501)
 _SEGMENT = re.compile(r"[0-9]+|[^0-9]+")
-_LETTER = re.compile(r"^(.*[0-9.])([a-yA-Y])$")  # 71.b, 1.1.1w: a letter release
+_LETTER = re.compile(r"^(.*[0-9.])([a-zA-Z])$")  # 71.b, 1.1.1w: a letter release
 STEPS = 4  # how far a candidate the node's controls drop is stepped over (2.59 -> 2.60)
 SKIP_HOSTS = ("cpan.org", "metacpan.org", "rubygems.org", "centos.org", "fedoraproject.org",
               "rpmfind.net", "hackage.haskell.org", "pkg.go.dev", "proxy.golang.org",
