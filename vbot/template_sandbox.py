@@ -1,8 +1,8 @@
 """Rendering a recipe's source URL template for another version, in a jinja2 sandbox.
 
 ``UrlRenderer`` renders one ``url:`` of a ``RecipeTemplate`` (``vbot/recipe_template.py``) with
-``version`` replaced by a candidate: the set statements (or v1 context entries) are evaluated in
-order, each on its own (one that fails leaves its name undefined), then the URL.
+``version`` replaced by a candidate: the set statements (or v1 context entries) the URL needs are
+evaluated in order, then the URL.
 
 The sandbox is ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``: no loader (no file
 access), no globals but a short ``range``, a whitelist of filters, bounded sizes (``**``, ``*``,
@@ -15,7 +15,7 @@ substituting the version string.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,11 @@ from vbot.recipe_template import MAX_EXPR, V1, RecipeTemplate
 
 MAX_TEXT = 4096  # longest string a definition or a rendered URL may be
 MAX_RANGE = 1000
+MAX_SOURCE = 20000  # longest definitions + URL compiled as one template
 _WIDE_FORMAT = re.compile(r"[0-9]{4,}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # every name a text may refer to (and more)
+# statements allowed in what is compiled: set (of a plain name) and output, no loops or ifs
+_ALLOWED = (nodes.Assign, nodes.AssignBlock, nodes.Output)
 # filters a URL may need, none of which takes a width or a count that could blow up output
 _FILTERS = ("lower", "upper", "title", "capitalize", "trim", "default", "d", "first", "last",
             "length", "count", "string", "int", "float", "list", "join", "replace", "reverse",
@@ -120,74 +124,53 @@ def sandbox(kind: str) -> Sandbox:
     return Sandbox()
 
 
-def _statements_free(source: str, env: Sandbox) -> bool:
-    """Only ``{{ }}`` expressions: a URL template with loops or ifs is not rendered."""
-    try:
-        tree = env.parse(source)
-    except Exception:  # noqa: BLE001 - a syntax error is "cannot render"
-        return False
-    body = tree.body
-    return all(isinstance(n, nodes.Output) for n in body)
-
-
 class UrlRenderer:
     """One source URL template of a recipe, compiled once; ``render(version)`` is the URL for
-    that version, or None when it cannot be rendered."""
+    that version, or None when it cannot be rendered.
+
+    The URL is compiled together with the definitions it needs (directly or through other
+    definitions; a v1 context value becomes a block ``set``) into one template, as conda-build
+    and rattler-build evaluate them: one that fails fails the rendering."""
 
     def __init__(self, template: RecipeTemplate, url: str) -> None:
-        self.kind = template.kind
-        self.env = sandbox(template.kind)
         self.url = url
-        self.defs: list[tuple[str, Callable[[Mapping[str, Any]], Any] | Any]] = []
-        for name, value in template.definitions():
-            if name == "version":
-                continue  # the candidate takes its place
-            self.defs.append((name, self._compile_def(value)))
+        self.literals: dict[str, Any] = {}
         self.compiled: Template | None = None
-        if len(url) <= MAX_EXPR and _statements_free(url, self.env):
-            try:
-                self.compiled = self.env.from_string(url)
-            except Exception:  # noqa: BLE001 - a broken template is "cannot render"
-                self.compiled = None
-
-    def _compile_def(self, value: Any) -> Any:
+        env = sandbox(template.kind)
+        needed = set(_NAME.findall(url))
+        kept: list[tuple[str, Any]] = []
+        for name, value in reversed(template.definitions()):
+            if name == "version" or name not in needed:
+                continue  # the candidate takes the place of `version`
+            needed.discard(name)  # an earlier definition of it is not the one used
+            if isinstance(value, str):
+                needed |= set(_NAME.findall(value))
+            kept.append((name, value))
+        parts: list[str] = []
+        for name, value in reversed(kept):
+            if not isinstance(value, str):  # a v1 context number or boolean
+                self.literals[name] = value
+            elif template.kind == V1:
+                parts.append(f"${{% set {name} %}}{value}${{% endset %}}")
+            else:
+                parts.append(f"{{% set {name} = {value} %}}")
+        source = "".join([*parts, url])
+        if len(url) > MAX_EXPR or len(source) > MAX_SOURCE:
+            return
         try:
-            if self.kind == V1:
-                if not isinstance(value, str):
-                    return value
-                if "${%" in value or len(value) > MAX_EXPR or \
-                        not _statements_free(value, self.env):
-                    return None
-                tmpl = self.env.from_string(value)
-                return lambda ctx: tmpl.render(ctx)
-            expr = self.env.compile_expression(value, undefined_to_none=False)
-            return lambda ctx: expr(**ctx)
-        except Exception:  # noqa: BLE001 - this name stays undefined
-            return None
-
-    def context(self, version: str) -> dict[str, Any]:
-        ctx: dict[str, Any] = {"version": version}
-        for name, compiled in self.defs:
-            if compiled is None:
-                ctx.pop(name, None)
-                continue
-            if not callable(compiled):
-                ctx[name] = compiled
-                continue
-            try:
-                value = compiled(ctx)
-                if isinstance(value, Undefined):
-                    str(value)  # StrictUndefined: raises
-                ctx[name] = _sized(value)
-            except Exception:  # noqa: BLE001 - undefined names, sandbox refusals: undefined
-                ctx.pop(name, None)
-        return ctx
+            tree = env.parse(source)
+            if all(isinstance(n, _ALLOWED) for n in tree.find_all(nodes.Stmt)) and \
+                    all(isinstance(n.target, nodes.Name) for n in
+                        tree.find_all((nodes.Assign, nodes.AssignBlock))):
+                self.compiled = env.from_string(tree)
+        except Exception:  # noqa: BLE001 - a syntax error is "cannot render"
+            self.compiled = None
 
     def render(self, version: str) -> str | None:
         if self.compiled is None:
             return None
         try:
-            text = self.compiled.render(self.context(version)).strip()
+            text = self.compiled.render({**self.literals, "version": version}).strip()
         except Exception:  # noqa: BLE001 - undefined name or sandbox refusal: not renderable
             return None
         parts = urlsplit(text)
