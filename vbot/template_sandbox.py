@@ -151,6 +151,8 @@ class UrlRenderer:
             if not isinstance(value, str):  # a v1 context number or boolean
                 self.literals[name] = value
             elif template.kind == V1:
+                if "${%" in value:  # v1 has no statements; this one stays undefined
+                    continue
                 parts.append(f"${{% set {name} %}}{value}${{% endset %}}")
             else:
                 parts.append(f"{{% set {name} = {value} %}}")

@@ -217,6 +217,19 @@ def test_statements_and_non_http_results_are_not_rendered(url: str) -> None:
     assert UrlRenderer(template, template.urls[0]).render("1.1") is None
 
 
+def test_v1_context_value_cannot_smuggle_statements() -> None:
+    raw = ('context:\n  version: "1.0"\n'
+           '  tag: "x${% endset %}${% for i in range(9) %}${{ i }}${% endfor %}"\n'
+           "source:\n  url: https://ex.example/${{ tag }}-${{ version }}.tar.gz\n")
+    template = extract(raw, 1)
+    assert template is not None and template.kind == V1
+    assert UrlRenderer(template, template.urls[0]).render("1.1") is None
+    benign = extract(raw.replace(
+        "x${% endset %}${% for i in range(9) %}${{ i }}${% endfor %}", "v${{ version }}"), 1)
+    assert UrlRenderer(benign, benign.urls[0]).render("1.1") == \
+        "https://ex.example/v1.1-1.1.tar.gz"
+
+
 def test_a_failed_candidate_falls_back_to_substitution() -> None:
     """The template renders the node's URL but not this candidate: the version string is
     substituted instead (when the URL spells the version)."""
