@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vbot.recipe_template import RecipeTemplate, extract
+
 
 @dataclass(frozen=True)
 class Controls:
@@ -25,6 +27,7 @@ class NodeInfo:
     git_urls: tuple[str, ...] = ()
     controls: Controls = field(default_factory=Controls)
     package: str | None = None  # meta_yaml package name, when it differs from the node name
+    recipe: RecipeTemplate | None = None  # the source URL template of raw_meta_yaml
 
 
 def _strings(value: Any) -> list[str]:
@@ -96,4 +99,5 @@ def node_info(name: str, attrs: dict[str, Any]) -> NodeInfo:
         git_urls=tuple(dict.fromkeys(git_urls)),
         controls=controls_of(attrs),
         package=package,
+        recipe=extract(attrs.get("raw_meta_yaml"), meta.get("schema_version")),
     )

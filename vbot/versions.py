@@ -2,7 +2,8 @@
 
 Ordering is conda's own (py-rattler's ``Version``); pre-releases are recognised the way
 conda-forge maintainers expect: rc/alpha/beta/dev/pre/preview/snapshot markers, PEP 440
-``a``/``b`` suffixes (via ``packaging`` where the string parses).
+``a``/``b`` suffixes (via ``packaging`` where the string parses); a single letter with no
+number after it is a letter release (``2024b``, ``1.1.1w``, ``71.b``), not a pre-release.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _PRE_WORDS = re.compile(
 _VALID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+!-]*$")
 _MILESTONE = re.compile(r"[._-]M[0-9]+$")  # Maven milestones: 3.0.0-M1
 _LEAD = re.compile(r"^[0-9]+")
+# one letter after the numbers and no number after it is a letter release (tzdata 2024b,
+# openssl 1.1.1w, lrslib 71.b), not PEP 440's alpha/beta/rc "71b0"
+_LETTER_RELEASE = re.compile(r"^[0-9][0-9.]*[a-zA-Z]$")
 
 
 def strip_v(text: str) -> str:
@@ -57,6 +61,8 @@ def is_prerelease(text: str) -> bool:
     text = strip_v(text.strip())
     if _MILESTONE.search(text):
         return True
+    if _LETTER_RELEASE.match(text):
+        return False
     try:
         pep = PepVersion(text)
     except InvalidVersion:

@@ -22,6 +22,9 @@ PARSE = [  # text, parses, pre-release, scheme
     ("9.0.0-rc.1", True, True, "number"),
     ("3.0.0-M1", True, True, "number"),
     ("1.1.1w", True, False, "number"),
+    ("71.b", True, False, "number"),  # lrslib's letter releases: 71.a, 71.b, 71.c
+    ("2024b", True, False, "date"),  # tzdata
+    ("1.0b1", True, True, "number"),
     ("1.0.dev0", True, True, "number"),
     ("nightly", False, True, None),
     ("", False, False, None),

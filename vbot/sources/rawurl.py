@@ -2,20 +2,30 @@
 
 Candidates come from bumping the current version from the right, as conda-forge's bot does
 (``8.1.5`` -> ``8.1.6``, ``8.2.0``, ``9.0.0``; also ``8.2``, ``9.0`` when trailing zeros may be
-dropped). Each is substituted into the recipe URL in the spelling the URL uses (``8.1.5``,
-``8_1_5``, ``8-1-5``, ``815``; a ``/8.1/`` folder follows along) and tested with ``HEAD``
-(ranged ``GET`` when ``HEAD`` is refused). From a version found, the search goes on, for at most
-``[sources.rawurl] hops`` hops (default 4). URLs another source understands are left to it;
-registries vbot has no source for (CPAN, RubyGems, RPM repos; ``[sources.rawurl] skip_hosts``
-adds more) are not probed: their nodes count as "no source".
+dropped), plus a letter bump when the version ends in one letter (``71.b`` -> ``71.c``,
+``1.1.1w`` -> ``1.1.1x``). The node's ``exclude`` and ``even_odd_versions`` apply before
+probing: a candidate they drop is stepped over (``2.58.3`` -> ``2.60.0``, never ``2.59.0``).
+Each candidate's URL is rendered from the recipe's own source URL template
+(``vbot/recipe_template.py``, in a jinja2 sandbox: ``vbot/template_sandbox.py``), so
+``.../{{ version_majmin }}/{{ name }}-{{ version }}.tar.xz`` gets its folder right and
+``lrslib-0{{ version.replace(".", "") }}.tar.gz`` becomes ``lrslib-071c.tar.gz``. When the
+template cannot be rendered (none in the recipe, undefined names, a sandbox refusal) the version
+is substituted into the URL in the spelling the URL uses (``8.1.5``, ``8_1_5``, ``8-1-5``,
+``815``; a ``/8.1/`` folder follows along). Each URL is tested with ``HEAD`` (ranged ``GET``
+when ``HEAD`` is refused). From a version found, the search goes on while the next version
+exists, for at most ``[sources.rawurl] hops`` hops (default 4). URLs another source understands
+are left to it; registries vbot has no source for (CPAN, RubyGems, RPM repos;
+``[sources.rawurl] skip_hosts`` adds more) are not probed: their nodes count as "no source".
 The requests carry no credentials: URLs under a base URL that some source sends credentials to
-(e.g. the GitHub API with ``GITHUB_TOKEN``) are not probed.
+(e.g. the GitHub API with ``GITHUB_TOKEN``) are not probed, and a rendered URL must stay on the
+recipe URL's scheme and host.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from vbot import versions
@@ -23,11 +33,14 @@ from vbot.nodeinfo import NodeInfo
 from vbot.sources import cran, crates, gitlab, npm, pypi
 from vbot.sources.base import Source
 from vbot.sources.github import repo_from_url
+from vbot.template_sandbox import UrlRenderer, renderer_for
 
 EXISTS = (200, 206)
 MISSING = (404, 410)
 REFUSED = (400, 401, 403, 405, 406, 409, 416, 501)
 _SEGMENT = re.compile(r"[0-9]+|[^0-9]+")
+_LETTER = re.compile(r"^(.*[0-9.])([a-zA-Z])$")  # 71.b, 1.1.1w: a letter release
+STEPS = 4  # how far a candidate the node's controls drop is stepped over (2.59 -> 2.60)
 SKIP_HOSTS = ("cpan.org", "metacpan.org", "rubygems.org", "centos.org", "fedoraproject.org",
               "rpmfind.net", "hackage.haskell.org", "pkg.go.dev", "proxy.golang.org",
               "anaconda.org", "conda.anaconda.org", "repo.maven.apache.org")
@@ -42,23 +55,47 @@ def claimed(url: str, version: str | None) -> bool:
                 or crates.crate_from_url(url) or gitlab.project_from_url(url))
 
 
-def bump(version: str) -> Iterator[str]:
-    """Next-version candidates, rightmost number first: ``8.1.5`` -> ``8.1.6``, ``8.2.0``,
-    ``8.2``, ``9.0.0``, ``9.0``. Non-numeric parts stay as they are."""
-    parts = _SEGMENT.findall(version)
+def _bumped(parts: list[str], i: int, step: int, letter: bool) -> tuple[str, str]:
+    """(full, trimmed): ``parts[i]`` plus ``step``, numbers right of it zeroed (a trailing
+    release letter dropped), and the same without trailing ``.0``."""
+    tail = ["0" if p.isdigit() else p for p in parts[i + 1 :]]
+    full = "".join([*parts[:i], str(int(parts[i]) + step), *tail])
+    if letter:  # 71.b -> 72, 1.1.1w -> 1.1.2: a new number starts without a letter
+        full = full[:-1].rstrip(".")
+    trimmed = full
+    while trimmed.endswith(".0") and trimmed.count(".") > 1 and len(tail) > 0:
+        trimmed = trimmed[:-2]
+    return full, trimmed
+
+
+def bump(version: str, keep: Callable[[str], bool] = lambda _: True) -> Iterator[str]:
+    """Next-version candidates, rightmost first: ``8.1.5`` -> ``8.1.6``, ``8.2.0``, ``8.2``,
+    ``9.0.0``, ``9.0``; a trailing letter first: ``71.b`` -> ``71.c``, ``72``. Non-numeric parts
+    stay as they are. A candidate ``keep`` refuses is stepped over: with even minors only,
+    ``2.58.3`` -> ``2.58.4``, ``2.60.0``, ``2.60``, ``3.0.0``, ``3.0``."""
     seen = {version}
+    letter = _LETTER.match(version)
+    if letter:
+        head, last = letter.groups()
+        for step in range(1, STEPS + 1):
+            if ord(last.lower()) + step > ord("z"):
+                break
+            cand = head + chr(ord(last) + step)
+            if keep(cand):
+                seen.add(cand)
+                yield cand
+                break
+    parts = _SEGMENT.findall(version)
     for i in reversed(range(len(parts))):
         if not parts[i].isdigit():
             continue
-        tail = ["0" if p.isdigit() else p for p in parts[i + 1 :]]
-        full = "".join([*parts[:i], str(int(parts[i]) + 1), *tail])
-        trimmed = full
-        while trimmed.endswith(".0") and trimmed.count(".") > 1 and len(tail) > 0:
-            trimmed = trimmed[:-2]
-        for cand in (full, trimmed):
-            if cand not in seen:
-                seen.add(cand)
-                yield cand
+        for step in range(1, STEPS + 1):
+            kept = [c for c in dict.fromkeys(_bumped(parts, i, step, bool(letter)))
+                    if c not in seen and keep(c)]
+            seen.update(kept)
+            yield from kept
+            if kept:
+                break
 
 
 def _spelled(version: str) -> list[tuple[str, str]]:
@@ -106,7 +143,26 @@ def not_probed(url: str, skip_hosts: tuple[str, ...]) -> bool:
     return parts.path.lower().endswith(SKIP_EXTENSIONS)
 
 
-class RawUrl(Source[tuple[str, str]]):
+@dataclass(frozen=True)
+class Probe:
+    """A recipe URL to probe from: the node's URL, its version and, when the recipe's template
+    renders that URL, the renderer for other versions."""
+
+    url: str
+    current: str
+    template: UrlRenderer | None = None
+
+    def url_for(self, candidate: str) -> str | None:
+        """The URL of ``candidate``: rendered from the template, else substituted."""
+        rendered = self.template.render(candidate) if self.template is not None else None
+        if rendered is not None:
+            old, new = urlsplit(self.url), urlsplit(rendered)
+            same_origin = (old.scheme, old.netloc) == (new.scheme, new.netloc)
+            return rendered if same_origin and rendered != self.url else None
+        return substitute(self.url, self.current, candidate)
+
+
+class RawUrl(Source[Probe]):
     name = "rawurl"
     url_env = ()
     default_url = None
@@ -122,7 +178,7 @@ class RawUrl(Source[tuple[str, str]]):
         return tuple(base.rstrip("/") + "/" for cls in REGISTRY.values()
                      for base in cls.credentials(self.ctx.config))
 
-    def match(self, node: NodeInfo) -> tuple[str, str] | None:
+    def match(self, node: NodeInfo) -> Probe | None:
         current = node.version
         if not current or versions.parse(current) is None:
             return None
@@ -132,9 +188,21 @@ class RawUrl(Source[tuple[str, str]]):
             if urlsplit(url).scheme not in ("http", "https") or claimed(url, current) \
                     or not_probed(url, skip) or url.startswith(secret):
                 continue
+            template = renderer_for(node.recipe, url, current)
+            if template is not None and self._depends_on_version(template, url, current):
+                return Probe(url, current, template)
             if spelling_in(urlsplit(url).path, current):
-                return url, current
+                return Probe(url, current)
         return None
+
+    @staticmethod
+    def _depends_on_version(template: UrlRenderer, url: str, current: str) -> bool:
+        """A template whose URL stays the same for other versions has nothing to probe."""
+        for candidate in list(bump(current))[:3]:
+            rendered = template.render(candidate)
+            if rendered is not None and rendered != url:
+                return True
+        return False
 
     async def exists(self, url: str) -> bool:
         """HEAD (ranged GET when refused); an HTML page where a file was asked for is a
@@ -148,15 +216,23 @@ class RawUrl(Source[tuple[str, str]]):
         ctype = resp.headers.get("Content-Type", "").lower()
         return not (ctype.startswith("text/html") and _ARCHIVE.search(urlsplit(url).path))
 
-    async def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
-        url, current = target
+    async def versions(self, target: Probe, node: NodeInfo) -> list[str]:
+        from vbot.check import pick  # the checker's own filters (a module-level import cycles)
+
+        def keep(candidate: str) -> bool:  # exclude, even/odd, pre-releases: never probed
+            return pick([candidate], node) is not None
+
         hops = int(self.ctx.config.source_option(self.name, "hops", 4))
         found: list[str] = []
-        base = current
+        asked: set[str] = {target.url}
+        base = target.current
         for _ in range(max(1, hops)):
-            for candidate in bump(base):
-                new_url = substitute(url, current, candidate)
-                if new_url and await self.exists(new_url):
+            for candidate in bump(base, keep):
+                new_url = target.url_for(candidate)
+                if not new_url or new_url in asked:
+                    continue
+                asked.add(new_url)
+                if await self.exists(new_url):
                     found.append(candidate)
                     base = candidate
                     break
