@@ -67,11 +67,11 @@ class RubyGems(Source[str]):
 
 def _released(doc: object) -> list[str]:
     """The distinct ``number`` of every entry not marked ``prerelease``, in answer order."""
-    if not isinstance(doc, list):
-        raise UpstreamError("unexpected answer from RubyGems: not a list of versions")
+    if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):
+        raise UpstreamError("unexpected answer from RubyGems: not a list of version objects")
     out: dict[str, None] = {}
     for entry in doc:
-        if not isinstance(entry, dict) or entry.get("prerelease"):
+        if entry.get("prerelease"):
             continue
         number = entry.get("number")
         if isinstance(number, str) and number:
