@@ -973,7 +973,7 @@ add(name="ros-humble-rclcpp", version="16.0.10", kind="ros",
                            "(16.0.13-1, debian increment dropped)"),
     versions="16.0.11")
 
-# --- no supported upstream ----------------------------------------------------------------------
+# --- CPAN and RubyGems --------------------------------------------------------------------------
 
 add(name="perl-json", version="4.10", kind="perl",
     sets=[("name", "JSON"), ("version", "4.10"),
@@ -991,8 +991,10 @@ add(name="perl-json", version="4.10", kind="perl",
            ("license_file", ["{{ environ[\"PREFIX\"] }}/licenses/perl/Artistic.txt"])],
     maintainers=["conda-forge/perl-packagers", "mbargull"],
     cfyml=CFY_NOARCH,
-    exp=(None, None, "CPAN download: no source understands it (no candidate file exists "
-                     "for a raw URL bump either)"),
+    world=[("metacpan", "JSON", {"version": "4.10", "maturity": "released",
+                                 "author": "ISHIGAKI"})],
+    exp=("metacpan", "4.10", "CPAN download: MetaCPAN's latest release document (released); "
+                             "replaces an earlier null"),
     versions="NULL")
 
 add(name="rb-asciidoctor", version="2.0.23", kind="ruby",
@@ -1009,7 +1011,11 @@ add(name="rb-asciidoctor", version="2.0.23", kind="ruby",
            ("license", "MIT"), ("license_file", "LICENSE")],
     maintainers=["bollwyvl", "conda-forge/ruby"],
     cfyml=CFY_NOARCH,
-    exp=(None, None, "RubyGems download: no source understands it"))
+    world=[("rubygems", "asciidoctor", [
+        {"number": v, "prerelease": pre} for v, pre in (
+            ("2.0.23", False), ("2.0.22", False), ("2.0.21", False), ("2.0.20", False),
+            ("2.0.0.rc.3", True))])],
+    exp=("rubygems", "2.0.23", "RubyGems versions API, newest first; equal to the recipe"))
 
 
 # about.description of the recipes that have one
@@ -1333,7 +1339,7 @@ def node_attrs(n: dict) -> dict:
 
 def build_world() -> dict:
     world: dict = {"pypi": {}, "npm": {}, "github": {}, "gitlab": {}, "cran": {}, "crates": {},
-                   "ros": {}, "git": {}, "files": []}
+                   "ros": {}, "git": {}, "rubygems": {}, "metacpan": {}, "files": []}
     for n in NODES:
         for table, key, value in n.get("world", []):
             if table == "ros":
