@@ -153,3 +153,20 @@ def test_fake_answers_have_the_real_shapes(upstream) -> None:
     blas = doc["nvpl_blas"]
     assert blas["version"] == "0.4.0.1" and {"name", "license", "license_path"} <= set(blas)
     assert set(blas["linux-sbsa"]) == {"relative_path", "sha256", "md5", "size"}
+
+
+SETTINGS_CASES = [  # id, bot.version_updates.nvidia value, (compute_subdir, json_name)
+    ("both", {"compute_subdir": "nvpl", "json_name": "nvpl_blas"}, ("nvpl", "nvpl_blas")),
+    ("stripped", {"compute_subdir": " cuda ", "json_name": ""}, ("cuda", None)),
+    ("not-strings", {"compute_subdir": 12, "json_name": ["x"]}, (None, None)),
+    ("not-a-table", "nvpl", (None, None)),
+    ("absent", None, (None, None)),
+]
+
+
+@pytest.mark.parametrize(("value", "want"), [c[1:] for c in SETTINGS_CASES],
+                         ids=[c[0] for c in SETTINGS_CASES])
+def test_nvidia_settings_are_read_from_conda_forge_yml(value: object, want: tuple) -> None:
+    extra = controls(nvidia=value) if value is not None else controls(exclude=["1.0"])
+    got = node_info("libx", node_attrs("libx", BLAS_URL, "0.3.0", **extra)).controls
+    assert (got.nvidia_compute_subdir, got.nvidia_json_name) == want
