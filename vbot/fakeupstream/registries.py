@@ -113,6 +113,10 @@ def metacpan(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> R
 
 
 # -- NVIDIA redist -----------------------------------------------------------------------------
+NVIDIA_404: Rendered = (404, "text/html", b"<html>\n<head><title>404 Not Found</title></head>\n"
+                        b"<body>\n<center><h1>404 Not Found</h1></center>\n</body>\n</html>\n")
+
+
 def _index(subdir: str, releases: dict[str, Any]) -> Rendered:
     names = {f"redistrib_{r}.json" for r in releases}
     names |= {f"{c}/" for comps in releases.values() for c in comps}
@@ -147,12 +151,12 @@ def nvidia(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     if not match:
         return None
     releases = world.get("nvidia", {}).get(match.group("subdir"))
-    if releases is None:
-        return None
-    if match.group("rel") is None:
+    comps = releases.get(match.group("rel")) if releases and match.group("rel") else None
+    if releases is None or (match.group("rel") is not None and comps is None):
+        return NVIDIA_404
+    if comps is None:
         return _index(match.group("subdir"), releases)
-    comps = releases.get(match.group("rel"))
-    return None if comps is None else _manifest(match.group("subdir"), match.group("rel"), comps)
+    return _manifest(match.group("subdir"), match.group("rel"), comps)
 
 
 ROUTES = {"rubygems": rubygems, "metacpan": metacpan, "nvidia": nvidia}
