@@ -26,10 +26,21 @@ WORLD = {
     "pypi": {f"pkg{i}": {"versions": ["1.0", f"1.{i + 1}"]} for i in range(12)}
     | {"big": {"versions": ["2.0", "2.5"], "large": True}},
     "github": {"org/tool": {"releases": [{"tag_name": "v3.1"}], "tags": ["v3.1", "v3.0"]}},
+    "rubygems": {"liquid": [{"number": "5.6.1", "prerelease": False},
+                            {"number": "4.0.3", "prerelease": False}]},
+    "metacpan": {"URI": {"version": "5.28", "maturity": "released"}},
+    "nvidia": {"nvpl": {"0.4.0": {"nvpl_blas": {"version": "0.4.0.1"}}}},
 }
 NODES = {f"pkg{i}": node_attrs(f"pkg{i}", pypi_url(f"pkg{i}", "1.0"), "1.0") for i in range(12)}
 NODES["big"] = node_attrs("big", pypi_url("big", "2.0"), "2.0")
 NODES["tool"] = node_attrs("tool", "https://github.com/org/tool/archive/v3.0.tar.gz", "3.0")
+NODES["rb-liquid"] = node_attrs("rb-liquid", "https://rubygems.org/downloads/liquid-4.0.3.gem",
+                                "4.0.3")
+NODES["perl-uri"] = node_attrs(
+    "perl-uri", "https://cpan.metacpan.org/authors/id/O/OA/OALDERS/URI-5.17.tar.gz", "5.17")
+NODES["libnvpl-blas"] = node_attrs(
+    "libnvpl-blas", "https://developer.download.nvidia.com/compute/nvpl/redist/nvpl_blas/"
+    "linux-sbsa/nvpl_blas-linux-sbsa-0.3.0-archive.tar.xz", "0.3.0")
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ class Controls:
     exclude: tuple[str, ...] = ()
     allowed_tag_globs: tuple[str, ...] = ()
     even_odd_versions: bool = False
+    nvidia_compute_subdir: str | None = None  # bot.version_updates.nvidia.compute_subdir
+    nvidia_json_name: str | None = None  # bot.version_updates.nvidia.json_name
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
+def _setting(table: Any, key: str) -> str | None:
+    value = table.get(key) if isinstance(table, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def controls_of(attrs: dict[str, Any]) -> Controls:
     cfyml = attrs.get("conda-forge.yml")
     bot = cfyml.get("bot") if isinstance(cfyml, dict) else None
@@ -64,6 +71,8 @@ def controls_of(attrs: dict[str, Any]) -> Controls:
         exclude=_tuple(vu.get("exclude")),
         allowed_tag_globs=_tuple(vu.get("allowed_tag_globs")),
         even_odd_versions=bool(vu.get("even_odd_versions", False)),
+        nvidia_compute_subdir=_setting(vu.get("nvidia"), "compute_subdir"),
+        nvidia_json_name=_setting(vu.get("nvidia"), "json_name"),
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.sourcecheck import check, checker_for, git_node
+from tests.sourcecheck import check, checker_for, controls, git_node
 from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.gitrepo import ls_remote_tags, make_tag_repo, remote_url_allowed
@@ -155,8 +155,10 @@ def test_rawurl_nothing_newer_is_none_and_head_refused_falls_back(upstream) -> N
                                  "https://rubygems.org/downloads/asciidoctor-4.10.gem",
                                  "https://vault.centos.org/7/os/x86_64/Packages/x-4.10.rpm"])
 def test_rawurl_does_not_probe_registries_without_a_source(upstream, url: str) -> None:
+    # rawurl alone: the RubyGems URL belongs to the rubygems source otherwise
     before = upstream.total_requests
-    out = check(upstream, {"file_hosts": [url.split("/")[2]]}, "p", url, "4.10")
+    out = check(upstream, {"file_hosts": [url.split("/")[2]]}, "p", url, "4.10",
+                **controls(sources=["rawurl"]))
     assert out.status == "nosource" and upstream.total_requests == before
 
 

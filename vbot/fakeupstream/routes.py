@@ -15,6 +15,13 @@ both are accepted:
 - ``git``: ``{"https://<host>/<path>": [tags]}`` or ``{"<host>/<path>": {"tags": [...]}}``: a
   real bare repo (built on first use), served by dumb HTTP under ``/git/<host>/<path>``
   (``FakeUpstream.env()`` sets ``VBOT_GIT_REWRITE`` so that ``https://<host>/`` goes there).
+- ``rubygems``: ``{"<gem>": [{"number": "5.6.1", "prerelease": false}, …]}`` newest first:
+  ``/rubygems/api/v1/versions/<gem>.json`` (``registries.py``).
+- ``metacpan``: ``{"<Dist>": {"version": "0.016", "maturity": "released"}}``:
+  ``/metacpan/v1/release/<Dist>``, the latest release document (``registries.py``).
+- ``nvidia``: ``{"<subdir>": {"<X.Y.Z>": {"<json_name>": {"version": "0.4.0.1"}}}}``:
+  ``/nvidia/compute/<subdir>/redist/`` (HTML index) and ``…/redist/redistrib_<X.Y.Z>.json``
+  (``registries.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from vbot.fakeupstream import responses
+from vbot.fakeupstream import registries, responses
 
 Rendered = responses.Rendered
 JSON = "application/json"
@@ -191,4 +198,4 @@ def git_rewrite(world: dict[str, Any], base: str) -> str:
 
 
 ROUTES = {"github": github, "cran": cran, "crates": crates, "gitlab": gitlab, "ros": ros,
-          "git": git}
+          "git": git, **registries.ROUTES}

@@ -6,8 +6,9 @@ Routes (one server, one port; each service under its own prefix):
 - ``/github/repos/<o>/<r>/releases/latest|tags`` GitHub REST           (VBOT_GITHUB_API_URL)
 - ``/npm/<name>``                               npm registry           (VBOT_NPM_URL)
 - ``/files/<host>/<path>``                      raw downloads (HEAD/GET), via VBOT_HTTP_REWRITE
-- ``/cran``, ``/crates``, ``/gitlab``, ``/ros``, ``/git``, GitHub releases and paged tags:
-  see ``routes.py`` (world keys ``cran``, ``crates``, ``gitlab``, ``ros``, ``git``)
+- ``/cran``, ``/crates``, ``/gitlab``, ``/ros``, ``/git``, ``/rubygems``, ``/metacpan``,
+  ``/nvidia``, GitHub releases and paged tags: see ``routes.py`` (world keys ``cran``,
+  ``crates``, ``gitlab``, ``ros``, ``git``, ``rubygems``, ``metacpan``, ``nvidia``)
 - ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
 
 World keys: ``latency_ms``, ``gitlab_hosts`` (GitLab hosts besides gitlab.com, served from the
@@ -70,7 +71,7 @@ def _files(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
-# routes.ROUTES: github, cran, crates, gitlab, ros, git
+# routes.ROUTES: github, cran, crates, gitlab, ros, git, rubygems, metacpan, nvidia
 ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **routes.ROUTES}
 
 
@@ -310,6 +311,9 @@ class FakeUpstream:
             "VBOT_CRATES_URL": f"{base}/crates",
             "VBOT_GITLAB_URL": f"{base}/gitlab",
             "VBOT_ROS_URL": f"{base}/ros",
+            "VBOT_RUBYGEMS_URL": f"{base}/rubygems",
+            "VBOT_METACPAN_URL": f"{base}/metacpan",
+            "VBOT_NVIDIA_URL": f"{base}/nvidia",
         }
         if rewrite:
             env["VBOT_HTTP_REWRITE"] = rewrite

@@ -11,8 +11,12 @@ Settings per source: ``[sources.<name>]`` keys in ``vbot.toml``, the environment
 - cran: `url`, `VBOT_CRAN_URL`, `https://cran.r-project.org`
 - crates: `url` (sparse index), `VBOT_CRATES_URL`, `https://index.crates.io`
 - npm: `url`, `VBOT_NPM_URL`, none
+- rubygems: `url`, `VBOT_RUBYGEMS_URL`, `https://rubygems.org`
+- metacpan: `url`, `VBOT_METACPAN_URL`, `https://fastapi.metacpan.org`
 - github: `url`, `max_pages` (3), `VBOT_GITHUB_API_URL`, `https://api.github.com`
 - gitlab: `url`, `hosts` (list), `VBOT_GITLAB_URL`, `https://gitlab.com`
+- nvidia: `url`, `VBOT_NVIDIA_URL`, `https://developer.download.nvidia.com`; per node
+  ``bot.version_updates.nvidia`` ``compute_subdir`` / ``json_name`` in ``conda-forge.yml``
 - ros: `url` with `{distro}`, `VBOT_ROS_URL`, rosdistro on GitHub
 - gittags: `timeout` (30), `rewrite` (table), `VBOT_GIT_REWRITE`
 - rawurl: `hops` (4), `skip_hosts` (list)
@@ -31,13 +35,17 @@ from vbot.sources.crates import Crates
 from vbot.sources.github import GitHub
 from vbot.sources.gitlab import GitLab
 from vbot.sources.gittags import GitTags
+from vbot.sources.metacpan import MetaCpan
 from vbot.sources.npm import Npm
+from vbot.sources.nvidia import Nvidia
 from vbot.sources.pypi import PyPI
 from vbot.sources.rawurl import RawUrl
 from vbot.sources.ros import Ros
+from vbot.sources.rubygems import RubyGems
 
 REGISTRY: MappingProxyType[str, type[Source]] = MappingProxyType(
-    {cls.name: cls for cls in (PyPI, Cran, Crates, Npm, GitHub, GitLab, Ros, GitTags, RawUrl)}
+    {cls.name: cls for cls in (PyPI, Cran, Crates, Npm, RubyGems, MetaCpan, GitHub, GitLab,
+                               Nvidia, Ros, GitTags, RawUrl)}
 )
 DEFAULT_ORDER: tuple[str, ...] = tuple(REGISTRY)
 
@@ -45,7 +53,7 @@ DEFAULT_ORDER: tuple[str, ...] = tuple(REGISTRY)
 ALIASES: MappingProxyType[str, str] = MappingProxyType({
     "githubreleases": "github", "github_releases": "github", "rosdistro": "ros",
     "incrementalpharawurl": "rawurl", "raw_url": "rawurl", "git_tags": "gittags",
-    "crates.io": "crates", "cratesio": "crates",
+    "crates.io": "crates", "cratesio": "crates", "cpan": "metacpan",
 })
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vbot import versions
 from vbot.nodeinfo import NodeInfo
-from vbot.sources import cran, crates, gitlab, npm, pypi
+from vbot.sources import cran, crates, gitlab, metacpan, npm, nvidia, pypi, rubygems
 from vbot.sources.base import Source
 from vbot.sources.github import repo_from_url
 from vbot.template_sandbox import UrlRenderer, renderer_for
@@ -52,7 +52,9 @@ def claimed(url: str, version: str | None) -> bool:
     """True when an API source understands ``url`` (it answers for it, not a probe)."""
     return bool(pypi.package_from_url(url, version) or repo_from_url(url)
                 or npm.package_from_url(url) or cran.package_from_url(url)
-                or crates.crate_from_url(url) or gitlab.project_from_url(url))
+                or crates.crate_from_url(url) or gitlab.project_from_url(url)
+                or rubygems.gem_from_url(url, version) or metacpan.dist_from_url(url, version)
+                or (nvidia.redist_from_url(url) or ("", None))[1])
 
 
 def _bumped(parts: list[str], i: int, step: int, letter: bool) -> tuple[str, str]:
