@@ -8,11 +8,6 @@ release, next to older releases and a pre-release above it.
 request it makes (a path on the fake upstream, from the server's request log), the outcome and
 version it finds, or why the node is skipped (``archived``, ``parsing_error``). Run with ``-s``
 to see the table.
-
-Rows whose source is not in ``vbot.sources.REGISTRY`` yet (``rubygems``, ``metacpan``,
-``nvidia``: branch newsources) or that carry ``"needs": "rawtmpl"`` (raw URLs that need the
-recipe's template rendered) are expected failures until that work is merged: ``strict=False``,
-so they pass as soon as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.realdata import EXPECTED, pending
+from tests.realdata import EXPECTED
 from tests.sourcecheck import checker_for
 from vbot.check import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
@@ -39,9 +34,7 @@ DATA = resource_dir("data")
 
 
 def _param(node: str) -> Any:
-    why = pending(EXPECTED[node])
-    marks = [pytest.mark.xfail(reason=why, strict=False)] if why else []
-    return pytest.param(node, id=node, marks=marks)
+    return pytest.param(node, id=node)
 
 
 def attrs_of(node: str) -> dict[str, Any]:
@@ -102,14 +95,14 @@ def test_node(node: str, checked: dict[str, tuple[str | Outcome, list[str]]]) ->
 
 
 def test_table(checked: dict[str, tuple[str | Outcome, list[str]]]) -> None:
-    """The whole table (printed with ``-s``); every row matches or is pending other work."""
+    """The whole table (printed with ``-s``); every row matches."""
     head = ("node", "kind", "source", "first request", "found", "recorded by the bot", "")
     rows, wrong = [head], []
     for node, row in sorted(EXPECTED.items()):
         got = got_row(*checked[node])
         ok = got == want_row(row)
-        mark = "ok" if ok else f"PENDING ({pending(row)})" if pending(row) else "WRONG"
-        if not ok and not pending(row):
+        mark = "ok" if ok else "WRONG"
+        if not ok:
             wrong.append(node)
         found = f"skipped ({got['skipped']})" if "skipped" in got else \
             got["expected"] or f"({got['status']})"
@@ -148,8 +141,6 @@ def test_sweep_writes_what_the_table_says(swept: Any) -> None:
         if row.get("skipped"):
             ok = outcome is not None and outcome.status == "skipped" and \
                 (path.read_bytes() if path.is_file() else None) == before.get(rel)
-        elif pending(row):
-            continue
         else:
             ok = outcome is not None and outcome.status == row["status"] and \
                 json.loads(path.read_text("utf-8")) == {"new_version": row["expected"]}
@@ -164,7 +155,7 @@ def test_sweep_counts_by_source(swept: Any) -> None:
     _, _, _, written = swept
     want: dict[str, int] = {}
     for row in EXPECTED.values():
-        if row.get("status") == "found" and not pending(row):
+        if row.get("status") == "found":
             want[row["source"]] = want.get(row["source"], 0) + 1
     found = {src: n for src, entry in written["by_source"].items() if (n := entry.get("found"))}
     assert found == want
