@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio
-from vbot.outcome import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
+from vbot.outcome import (
+    BAD,
+    FOUND,
+    INTERNAL,
+    INVALID,
+    NONE,
+    NOSOURCE,
+    SKIPPED,
+    TRANSIENT,
+    Outcome,
+)
 
-FAILED = (BAD, TRANSIENT, INVALID)
+FAILED = (BAD, TRANSIENT, INVALID, INTERNAL)
 
 
 @dataclass
@@ -61,7 +71,8 @@ class RunReport:
             "checked": checked,
             "new": self.files["written"],
             "unchanged": self.files["unchanged"] + self.files["kept"],
-            "errors": by_status[BAD] + by_status[TRANSIENT] + by_status[INVALID],
+            "errors": (by_status[BAD] + by_status[TRANSIENT] + by_status[INVALID]
+                       + by_status[INTERNAL]),
             "found": by_status[FOUND],
             "none": by_status[NONE],
             "no_source": by_status[NOSOURCE],
@@ -70,7 +81,13 @@ class RunReport:
             "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
+            "internal": by_status[INTERNAL],
         }
+
+    def only_internal(self) -> bool:
+        """Every node checked failed on vbot's side (a bug, the machine): nothing was learnt."""
+        counts = self.counts()
+        return counts["internal"] > 0 and counts["internal"] == counts["checked"]
 
     def by_source(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter] = {}

@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from vbot.config import Config
-from vbot.errors import UpstreamError
+from vbot.errors import UpstreamError, VbotError
 from vbot.http import HttpClient
 from vbot.nodeinfo import NodeInfo
 
@@ -81,13 +82,41 @@ class Source(Generic[Target]):
     def base_url_of(cls, config: Config) -> str | None:
         return config.source_url(cls.name, cls.url_env, cls.default_url)
 
-    def base_url(self) -> str:
-        url = self.base_url_of(self.ctx.config)
+    @classmethod
+    def config_problem(cls, config: Config) -> str | None:
+        """One line saying what is wrong with this source's settings (None: nothing).
+
+        A source with a base URL (``url_env`` or ``default_url``) needs one that is set and is
+        an http(s) URL. A missing or invalid setting is not an upstream answer: the sweep
+        stops before checking the nodes that need this source (``vbot/preflight.py``)."""
+        if not cls.url_env and cls.default_url is None:
+            return None  # no base URL (git tags, raw URLs)
+        how = " or ".join((*cls.url_env, f"[sources.{cls.name}] url in vbot.toml"))
+        table = config.sources.get(cls.name, {})
+        if "url" in table and not (isinstance(table["url"], str) and table["url"]):
+            return f"{cls.name} is not configured: [sources.{cls.name}] url must be a URL"
+        url = cls.base_url_of(config)
         if not url:
-            envs = " or ".join(self.url_env) or f"VBOT_{self.name.upper()}_URL"
-            raise UpstreamError(
-                f"no API URL configured: set {envs} or [sources.{self.name}] url in vbot.toml"
-            )
+            return f"{cls.name} is not configured (set {how})"
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError for a port that is not a number
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
+            return f"{cls.name} is not configured: {url!r} is not an http(s) URL (set {how})"
+        return None
+
+    def base_url(self) -> str:
+        """The base URL; a missing or invalid setting raises VbotError, never UpstreamError:
+        a check that runs into it is vbot's failure and leaves the node's file alone."""
+        problem = self.config_problem(self.ctx.config)
+        if problem:
+            raise VbotError(problem)
+        url = self.base_url_of(self.ctx.config)
+        if not url:  # pragma: no cover - a source without a base URL asked for one
+            raise VbotError(f"{self.name} has no base URL")
         return url
 
     def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface
