@@ -291,3 +291,23 @@ def test_upstream_answers_are_still_results(tmp_path, swept, fake, monkeypatch) 
     report = sweep(SweepOptions(remote=swept.url, workdir=tmp_path / "w", progress=False))
     assert report.outcomes["cox"].status == BAD
     assert "HTTP 404" in swept.show(sharded_relpath("versions", "cox"))["bad"]
+
+
+@pytest.mark.parametrize("env, toml", [
+    ({"VBOT_HTTP_REWRITE": "https://ftp.gnu.org/=file:///srv/gnu/"}, ""),
+    ({}, '[http]\nrewrite = { "https://ftp.gnu.org/" = "mirror.example/gnu/" }\n'),
+])
+def test_a_rewrite_to_no_http_url_is_refused_before_checking(tmp_path, swept, fake, monkeypatch,
+                                                             capsys, env, toml) -> None:
+    point_env_at(fake, monkeypatch)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    args = ["sweep", swept.url, "--workdir", str(tmp_path / "w"), "-q"]
+    if toml:
+        (tmp_path / "vbot.toml").write_text(toml)
+        args += ["--config", str(tmp_path / "vbot.toml")]
+    served = fake.total_requests
+    assert main(args) == EXIT_USER
+    err = capsys.readouterr().err
+    assert "[http] rewrite of 'https://ftp.gnu.org/' must lead to an http(s) URL" in err
+    assert fake.total_requests == served and len(swept.commits()) == 2
