@@ -123,6 +123,7 @@ def test_skip_unconfigured_checks_the_rest(tmp_path, swept, capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith(f"sweep {report['run_id']}: 1 checked, 1 new, 0 unchanged, "
                           "0 errors, 3 skipped")
+    assert "  not checked: 3 nodes, source pypi not configured\n" in out
 
 
 def test_skip_unconfigured_reports_the_reason(tmp_path, swept) -> None:

@@ -132,6 +132,11 @@ class RunReport:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
         if len(self.failures()) > 10:
             print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+        unasked = Counter(o.reason for o in self.outcomes.values()  # --skip-unconfigured
+                          if o.status == SKIPPED and o.source and o.reason)
+        if unasked:
+            print("  not checked: " + ", ".join(f"{n} nodes, {why}" for why, n in
+                                                sorted(unasked.items())), file=out)
 
     def print_table(self, out: TextIO) -> None:
         """Outcomes by source as a small table, then the time taken by phase."""
