@@ -312,3 +312,39 @@ def test_a_rewrite_to_no_http_url_is_refused_before_checking(tmp_path, swept, fa
     err = capsys.readouterr().err
     assert "[http] rewrite of 'https://ftp.gnu.org/' must lead to an http(s) URL" in err
     assert fake.total_requests == served and len(swept.commits()) == 2
+
+
+@pytest.mark.parametrize("toml, problem", [
+    ("[sources.rawurl]\nhops = \"four\"",
+     "rawurl is not configured: [sources.rawurl] hops must be a whole number, not 'four'"),
+    ("[sources.github]\nmax_pages = -1",
+     "github is not configured: [sources.github] max_pages must be a whole number, not -1"),
+    ("[sources.gittags]\ntimeout = [30]",
+     "gittags is not configured: [sources.gittags] timeout must be a number, not [30]"),
+    ("[sources.gitlab]\nhosts = \"gitlab.gnome.example\"", "gitlab is not configured: "
+     "[sources.gitlab] hosts must be a list of strings, not 'gitlab.gnome.example'"),
+])
+def test_invalid_source_options_are_problems(tmp_path, toml, problem) -> None:
+    (tmp_path / "vbot.toml").write_text(toml + "\n")
+    config = load_config(tmp_path, None, {})
+    assert {cls.config_problem(config) for cls in REGISTRY.values()} - {None} == {
+        problem, PyPI.config_problem(config), Npm.config_problem(config)}
+    fine = load_config(None, None, {})
+    assert REGISTRY[problem.split()[0]].config_problem(fine) is None
+
+
+def test_invalid_option_stops_the_sweep_for_the_nodes_that_need_it(tmp_path, swept, fake,
+                                                                   monkeypatch) -> None:
+    point_env_at(fake, monkeypatch)
+    config = tmp_path / "vbot.toml"
+    config.write_text("[sources.github]\nmax_pages = \"3 pages\"\n")
+    with pytest.raises(VbotError, match=r"max_pages must be a whole number, not '3 pages': "
+                                        r"1 node needs it; --skip-unconfigured"):
+        sweep(SweepOptions(remote=swept.url, workdir=tmp_path / "w", progress=False,
+                           config=config))
+    assert len(swept.commits()) == 2
+    report = sweep(SweepOptions(remote=swept.url, workdir=tmp_path / "w", progress=False,
+                                config=config, skip_unconfigured=True))
+    assert report.outcomes["black"].reason == "source github not configured"
+    assert swept.show(sharded_relpath("versions", "cox")) == {"new_version": "0.2"}
+    assert swept.show(sharded_relpath("versions", "black")) == {"new_version": "25.1.0"}

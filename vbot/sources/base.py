@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -49,6 +50,24 @@ class Context:
     cache: SweepCache = field(default_factory=SweepCache)
 
 
+_KIND_NAMES = MappingProxyType({int: "a whole number", float: "a number",
+                                list: "a list of strings", dict: "a table"})
+
+
+def _of_kind(value: Any, kind: type) -> bool:
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return False
+        try:
+            number = kind(value)
+        except ValueError:
+            return False
+        return number >= 0 and number == number  # not NaN
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, kind)
+
+
 def first_match(urls: tuple[str, ...], parse: Callable[[str], T | None]) -> T | None:
     """The first non-empty ``parse(url)`` over a node's recipe URLs."""
     for url in urls:
@@ -69,6 +88,9 @@ class Source(Generic[Target]):
     name: ClassVar[str] = ""
     url_env: ClassVar[tuple[str, ...]] = ()
     default_url: ClassVar[str | None] = None
+    # ``[sources.<name>]`` options and their kinds: int, float (non-negative numbers), list
+    # (of strings) or dict; checked before any check (``config_problem``)
+    options: ClassVar[tuple[tuple[str, type], ...]] = ()
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -88,11 +110,16 @@ class Source(Generic[Target]):
 
         A source with a base URL (``url_env`` or ``default_url``) needs one that is set and is
         an http(s) URL. A missing or invalid setting is not an upstream answer: the sweep
-        stops before checking the nodes that need this source (``vbot/preflight.py``)."""
+        stops before checking the nodes that need this source (``vbot/preflight.py``).
+        Options named in ``options`` must have their kind."""
+        table = config.sources.get(cls.name, {})
+        for key, kind in cls.options:
+            if key in table and not _of_kind(table[key], kind):
+                return (f"{cls.name} is not configured: [sources.{cls.name}] {key} must be "
+                        f"{_KIND_NAMES[kind]}, not {table[key]!r}")
         if not cls.url_env and cls.default_url is None:
             return None  # no base URL (git tags, raw URLs)
         how = " or ".join((*cls.url_env, f"[sources.{cls.name}] url in vbot.toml"))
-        table = config.sources.get(cls.name, {})
         if "url" in table and not (isinstance(table["url"], str) and table["url"]):
             return f"{cls.name} is not configured: [sources.{cls.name}] url must be a URL"
         url = cls.base_url_of(config)
