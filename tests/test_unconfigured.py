@@ -20,6 +20,7 @@ from vbot.check import BAD, FOUND, INTERNAL, SKIPPED, Checker
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import Config, load_config
 from vbot.errors import EXIT_INTERNAL, EXIT_USER, VbotError
+from vbot.executors import ExecutorSpec
 from vbot.http import HttpClient
 from vbot.main import main
 from vbot.names import sharded_relpath
@@ -120,6 +121,8 @@ def test_skip_unconfigured_checks_the_rest(tmp_path, swept, capsys) -> None:
     report = json.loads(report_file.read_text())
     assert report["counts"]["checked"] == 1 and report["counts"]["skipped"] == 3
     assert report["counts"]["errors"] == 0
+    assert report["unconfigured"] == {"pypi": "pypi is not configured (set VBOT_PYPI_URL or "
+                                               "[sources.pypi] url in vbot.toml)"}
     out = capsys.readouterr().out
     assert out.startswith(f"sweep {report['run_id']}: 1 checked, 1 new, 0 unchanged, "
                           "0 errors, 3 skipped")
@@ -279,8 +282,10 @@ def test_every_check_internal_exits_non_zero_without_commit(tmp_path, swept, fak
     monkeypatch.setattr(PyPI, "match", broken)
     code = main(["sweep", swept.url, "--workdir", str(tmp_path / "w"), "-q",
                  "--nodes", ",".join(PYPI_NODES)])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == EXIT_INTERNAL
+    assert captured.err.startswith("vbot: error: every node checked failed inside vbot")
     assert "3 checked, 0 new, 0 unchanged, 3 errors" in out and "no changes, no commit" in out
     assert swept.repo.commit("main").hexsha == before
 
@@ -348,3 +353,19 @@ def test_invalid_option_stops_the_sweep_for_the_nodes_that_need_it(tmp_path, swe
     assert report.outcomes["black"].reason == "source github not configured"
     assert swept.show(sharded_relpath("versions", "cox")) == {"new_version": "0.2"}
     assert swept.show(sharded_relpath("versions", "black")) == {"new_version": "25.1.0"}
+
+
+def test_process_executor_same_rule(tmp_path, swept) -> None:
+    """The screening happens in the coordinator, before any chunk is sent to a worker."""
+    before = _files(swept)
+    with pytest.raises(VbotError, match="3 nodes need it"):
+        sweep(SweepOptions(remote=swept.url, workdir=tmp_path / "w", progress=False,
+                           executor=ExecutorSpec("process", processes=1)))
+    assert _files(swept) == before and len(swept.commits()) == 2
+    report = sweep(SweepOptions(remote=swept.url, workdir=tmp_path / "w", progress=False,
+                                executor=ExecutorSpec("process", processes=1),
+                                skip_unconfigured=True))
+    assert report.extra["executor"]["chunks"] == 1  # black alone went to the worker
+    assert report.counts()["skipped"] == 3 and report.outcomes["black"].status == FOUND
+    after = _files(swept)
+    assert {k for k in after if after[k] != before[k]} == {sharded_relpath("versions", "black")}

@@ -201,7 +201,11 @@ def run(args: argparse.Namespace) -> int:
             shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache,
             skip_unconfigured=args.skip_unconfigured))
         report.print_summary(sys.stdout)
-        return EXIT_INTERNAL if report.only_internal() else EXIT_OK
+        if report.only_internal():  # nothing was learnt: every check failed on vbot's side
+            print("vbot: error: every node checked failed inside vbot (internal, see the "
+                  "summary); no versions file was changed for them", file=sys.stderr)
+            return EXIT_INTERNAL
+        return EXIT_OK
     if args.command == "merge":
         from vbot.commands.merge import MergeOptions, merge, print_summary
 

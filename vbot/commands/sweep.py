@@ -208,6 +208,7 @@ def sweep(opts: SweepOptions) -> RunReport:
 
             with report.phase("load"):
                 infos = screen(infos, checker, broken, opts.skip_unconfigured, skipped)
+            report.extra["unconfigured"] = dict(sorted(broken.items()))
         if checker.batches() or opts.executor.kind != "local":
             with report.phase("load"):  # batches are planned over every node; chunks need a list
                 infos = list(infos)
