@@ -12,17 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio
-from vbot.outcome import (
-    BAD,
-    FOUND,
-    INTERNAL,
-    INVALID,
-    NONE,
-    NOSOURCE,
-    SKIPPED,
-    TRANSIENT,
-    Outcome,
-)
+from vbot.outcome import BAD, FOUND, INTERNAL, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
 
 FAILED = (BAD, TRANSIENT, INVALID, INTERNAL)
 
