@@ -183,7 +183,10 @@ def test_lone_surrogates_in_documents_affect_only_their_node(tmp_path: Path,
     with FakeUpstream(WORLD) as fake:
         report = run_sweep(tmp_path, remote.url, fake, report=tmp_path / "r.json")
     assert report.outcomes["good"].status == FOUND
-    assert report.outcomes["sur"].status in ("bad", INVALID, NOSOURCE)
+    # "internal": a source tripped over the document (vbot's failure: no file written for it)
+    assert report.outcomes["sur"].status in ("bad", INVALID, NOSOURCE, "internal")
+    if report.outcomes["sur"].status == "internal":
+        assert sharded_relpath("versions", "sur") not in remote.files()
     json.loads((tmp_path / "r.json").read_text("utf-8"))
     for rel in remote.files():
         if rel.startswith("versions/"):

@@ -37,7 +37,7 @@ def test_sweep_and_merge_reports(tmp_path: Path, make_remote, fake, monkeypatch,
     assert data["counts"] == {
         "checked": 7, "new": 7, "unchanged": 0, "errors": 3, "found": 3, "none": 1,
         "no_source": 1, "bad": 1, "transient": 1, "rate_limited": 0, "skipped": 1,
-        "invalid": 1}
+        "invalid": 1, "internal": 0}
     assert data["by_source"] == {"(none)": {"nosource": 1}, "github": {"found": 1,
                                  "transient": 1}, "pypi": {"bad": 1, "found": 2, "none": 1}}
     assert set(data["durations"]) >= {"clone", "load", "check", "commit", "push", "total"}

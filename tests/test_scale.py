@@ -16,7 +16,7 @@ from tests.conftest import Remote, point_env_at
 from tests.scaleworld import check_expected, make_scale_tree, scale_world, versions_tree
 from vbot import executors
 from vbot import main as main_mod
-from vbot.check import FOUND, TRANSIENT, Outcome
+from vbot.check import FOUND, INTERNAL, TRANSIENT, Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import load_config
 from vbot.errors import VbotError
@@ -172,16 +172,18 @@ def _exit_in_worker() -> None:
     os._exit(3)
 
 
-def test_process_pool_crash_gives_transient_outcomes() -> None:
-    """A worker process that dies takes no node with it: its chunks come back transient."""
+def test_process_pool_crash_gives_internal_outcomes() -> None:
+    """A worker process that dies takes no node with it: its chunks come back as ``internal``
+    (the machine's failure, not an upstream answer: no file is written for them)."""
     infos = [NodeInfo(f"n{i}", "1.0") for i in range(6)]
     runner = Runner(ExecutorSpec("process", processes=2, chunk_size=2),
                     Recipe("crash", _exit_in_worker), workers=2)
     outcomes: list[Outcome] = []
     runner.run(infos, outcomes.append)
     assert sorted(o.node for o in outcomes) == [f"n{i}" for i in range(6)]
-    assert {o.status for o in outcomes} == {TRANSIENT}
+    assert {o.status for o in outcomes} == {INTERNAL}
     assert all("executor" in (o.reason or "") for o in outcomes)
+    assert all(o.document() is None for o in outcomes)
     assert runner.failed_chunks == 3
 
 

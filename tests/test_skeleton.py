@@ -13,6 +13,7 @@ from tests.test_smoke_sweep import NODES, WORLD
 from vbot import schema
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
+from vbot.errors import VbotError
 from vbot.main import main
 from vbot.names import sharded_relpath
 
@@ -68,13 +69,12 @@ def test_files_are_schema_valid_at_sharded_paths(tmp_path: Path, make_remote, wo
         assert text == json.dumps(doc, sort_keys=True, indent=2) + "\n"
 
 
-def test_pypi_without_url_is_bad_naming_the_setting(tmp_path, make_remote, world, monkeypatch):
+def test_pypi_without_url_stops_naming_the_setting(tmp_path, make_remote, world, monkeypatch):
     monkeypatch.delenv("VBOT_PYPI_URL")
     remote = make_remote(make_cf_tree(tmp_path / "tree", {"requests": NODES["requests"]}))
-    report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
-    doc = remote.show(sharded_relpath("versions", "requests"))
-    assert doc["bad"].startswith("Upstream: pypi: no API URL configured: set VBOT_PYPI_URL")
-    assert report.counts()["bad"] == 1
+    with pytest.raises(VbotError, match=r"^pypi is not configured \(set VBOT_PYPI_URL "):
+        sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
+    assert len(remote.commits()) == 1  # nothing committed (more: tests/test_unconfigured.py)
 
 
 def test_token_goes_only_to_the_github_api(tmp_path, make_remote, world, monkeypatch):

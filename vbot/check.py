@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vbot import versions
-from vbot.errors import UpstreamError
+from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
 from vbot.outcome import (  # noqa: F401 - re-exported: the statuses belong with checks
     BAD,
     FOUND,
+    INTERNAL,
     INVALID,
     NONE,
     NOSOURCE,
@@ -41,6 +42,15 @@ def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
             continue
         keep.append(text)
     return versions.highest(keep)
+
+
+def internal(node: NodeInfo, source: str | None, exc: Exception) -> Outcome:
+    """The outcome of a check that failed on vbot's side: reported, and the node's file is
+    left as it is (only an upstream's answer becomes a result). No other source is asked:
+    the first source that yields a version wins, and this one's answer is unknown."""
+    reason = str(exc) if isinstance(exc, VbotError) else (
+        f"internal error: {type(exc).__name__}: {exc}")
+    return Outcome(node.name, INTERNAL, source=source, reason=reason)
 
 
 class Checker:
@@ -95,9 +105,8 @@ class Checker:
             except UpstreamError as exc:
                 errors.append((name, exc))
                 continue
-            except Exception as exc:  # a source bug must not stop the sweep
-                errors.append((name, UpstreamError(f"internal error: {type(exc).__name__}: {exc}")))
-                continue
+            except Exception as exc:  # vbot's failure (a bug, a setting): not an answer
+                return internal(node, name, exc)
             if found is not None:
                 return Outcome(node.name, FOUND, version=found, source=name)
             answered = answered or name

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from vbot.errors import VbotError
 
@@ -137,6 +138,20 @@ def _http_settings(table: Any, where: str, env: Mapping[str, str]) -> HttpSettin
     return HttpSettings(**{**defaults.__dict__, **kwargs})
 
 
+def _check_rewrites(rewrites: Mapping[str, str], where: str) -> None:
+    """Every rewrite must lead to an http(s) URL: a mistyped mirror is a setting's fault, and
+    must stop the run before any check rather than fail every node it rewrites."""
+    for old, new in sorted(rewrites.items()):
+        try:
+            parts = urlsplit(new)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise VbotError(f"{where} or VBOT_HTTP_REWRITE: [http] rewrite of {old!r} must "
+                            f"lead to an http(s) URL, not {new!r}")
+
+
 def load_config(
     repo_root: Path | None, config_file: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Config:
@@ -172,6 +187,7 @@ def load_config(
         old, sep, new = pair.partition("=")
         if sep:
             rewrites[old] = new
+    _check_rewrites(rewrites, where)
     http = HttpSettings(**{**http.__dict__, "rewrite": tuple(sorted(rewrites.items()))})
     return Config(
         sources=MappingProxyType({k: dict(v) for k, v in sources.items() if isinstance(v, dict)}),

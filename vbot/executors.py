@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 
 from vbot.errors import UpstreamError, VbotError
 from vbot.nodeinfo import NodeInfo
-from vbot.outcome import BAD, TRANSIENT, Outcome
+from vbot.outcome import BAD, INTERNAL, TRANSIENT, Outcome
 
 KINDS = ("local", "process", "dask")
 DASK_EXTRA = "pip install 'vbot[dask]'"
@@ -69,7 +69,7 @@ async def _guarded(check: Check, info: NodeInfo) -> Outcome:
         return Outcome(info.name, TRANSIENT if exc.transient else BAD, reason=exc.reason,
                        rate_limited=exc.rate_limited or None)
     except Exception as exc:  # a bug in one check must not lose the node or stop the sweep
-        return Outcome(info.name, BAD, reason=f"internal error: {type(exc).__name__}: {exc}")
+        return Outcome(info.name, INTERNAL, reason=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _late(info: NodeInfo) -> Outcome:
@@ -208,9 +208,12 @@ def chunk_size(total: int, slots: int, explicit: int | None = None) -> int:
     return max(1, min(MAX_CHUNK, math.ceil(total / (max(1, slots) * CHUNKS_PER_SLOT))))
 
 
-def _lost(chunk: Sequence[NodeInfo], exc: BaseException) -> list[Outcome]:
+def _lost(chunk: Sequence[NodeInfo], exc: BaseException,
+          status: str = INTERNAL) -> list[Outcome]:
+    """Outcomes for a chunk that never came back: a dead worker is the machine's failure
+    (``internal``: the files stay as they are); a chunk cut by the deadline is transient."""
     reason = f"executor: chunk not checked ({type(exc).__name__}: {exc})"[:300]
-    return [Outcome(info.name, TRANSIENT, source="vbot", reason=reason) for info in chunk]
+    return [Outcome(info.name, status, source="vbot", reason=reason) for info in chunk]
 
 
 class Runner:
@@ -287,7 +290,8 @@ class Runner:
             except FuturesTimeout:
                 for future in waiting:
                     future.cancel()
-                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON),
+                                     TRANSIENT)
         finally:  # on an interrupt, chunks not yet started are dropped, not waited for
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -321,7 +325,8 @@ class Runner:
             except (TimeoutError, distributed.TimeoutError):
                 client.cancel(list(waiting))
                 for future in waiting:
-                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON))
+                    yield from _lost(futures[future], TimeoutError(CHUNK_DEADLINE_REASON),
+                                     TRANSIENT)
 
 
 def import_distributed() -> Any:

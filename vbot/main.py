@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deadline", type=_seconds, metavar="SECONDS",
                    help="stop checking after SECONDS: nodes not checked by then are reported as "
                    "transient failures and the results so far are committed and pushed")
+    p.add_argument("--skip-unconfigured", action="store_true",
+                   help="when nodes need a source that is not configured (e.g. VBOT_PYPI_URL "
+                   "unset), check the rest and leave those nodes' files as they are (default: "
+                   "stop before checking, exit 1)")
     _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
@@ -194,8 +198,13 @@ def run(args: argparse.Namespace) -> int:
             push=args.push, report=args.report, config=args.config, progress=not args.quiet,
             deadline=args.deadline,
             executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
-            shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache))
+            shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache,
+            skip_unconfigured=args.skip_unconfigured))
         report.print_summary(sys.stdout)
+        if report.only_internal():  # nothing was learnt: every check failed on vbot's side
+            print("vbot: error: every node checked failed inside vbot (internal, see the "
+                  "summary); no versions file was changed for them", file=sys.stderr)
+            return EXIT_INTERNAL
         return EXIT_OK
     if args.command == "merge":
         from vbot.commands.merge import MergeOptions, merge, print_summary

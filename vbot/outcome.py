@@ -14,6 +14,7 @@ BAD = "bad"  # permanent upstream failure
 TRANSIENT = "transient"  # timeout, 5xx, 429, deadline: try again next sweep
 SKIPPED = "skipped"  # archived, parsing_error, version_updates.skip
 INVALID = "invalid"  # unsafe node name or broken node document
+INTERNAL = "internal"  # vbot's own failure (a bug, the machine, a setting): file left alone
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,10 @@ class Outcome:
     rate_limited: bool | None = None  # a transient failure because a rate limit ran out
 
     def document(self) -> dict[str, Any] | None:
-        """The versions file content for this outcome (None: leave the file alone)."""
+        """The versions file content for this outcome (None: leave the file alone).
+
+        Only an upstream's answer becomes a file: ``internal`` (vbot's or the machine's
+        failure), ``skipped`` and ``invalid`` leave the node's file as it is."""
         if self.status == FOUND:
             return {"new_version": self.version}
         if self.status in (NONE, NOSOURCE):

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vbot import jsonio
-from vbot.outcome import BAD, FOUND, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
+from vbot.outcome import BAD, FOUND, INTERNAL, INVALID, NONE, NOSOURCE, SKIPPED, TRANSIENT, Outcome
 
-FAILED = (BAD, TRANSIENT, INVALID)
+FAILED = (BAD, TRANSIENT, INVALID, INTERNAL)
 
 
 @dataclass
@@ -61,7 +61,8 @@ class RunReport:
             "checked": checked,
             "new": self.files["written"],
             "unchanged": self.files["unchanged"] + self.files["kept"],
-            "errors": by_status[BAD] + by_status[TRANSIENT] + by_status[INVALID],
+            "errors": (by_status[BAD] + by_status[TRANSIENT] + by_status[INVALID]
+                       + by_status[INTERNAL]),
             "found": by_status[FOUND],
             "none": by_status[NONE],
             "no_source": by_status[NOSOURCE],
@@ -70,7 +71,13 @@ class RunReport:
             "rate_limited": sum(1 for o in self.outcomes.values() if o.rate_limited),
             "skipped": by_status[SKIPPED],
             "invalid": by_status[INVALID],
+            "internal": by_status[INTERNAL],
         }
+
+    def only_internal(self) -> bool:
+        """Every node checked failed on vbot's side (a bug, the machine): nothing was learnt."""
+        counts = self.counts()
+        return counts["internal"] > 0 and counts["internal"] == counts["checked"]
 
     def by_source(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter] = {}
@@ -115,6 +122,11 @@ class RunReport:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
         if len(self.failures()) > 10:
             print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+        unasked = Counter(o.reason for o in self.outcomes.values()  # --skip-unconfigured
+                          if o.status == SKIPPED and o.source and o.reason)
+        if unasked:
+            print("  not checked: " + ", ".join(f"{n} nodes, {why}" for why, n in
+                                                sorted(unasked.items())), file=out)
 
     def print_table(self, out: TextIO) -> None:
         """Outcomes by source as a small table, then the time taken by phase."""

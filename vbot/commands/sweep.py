@@ -21,6 +21,7 @@ from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import atomic_write_text, dumps, read_if_valid
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
+from vbot.preflight import screen, unconfigured
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
 from vbot.redact import redact
@@ -45,6 +46,7 @@ class SweepOptions:
     cache_dir: Path | None = None  # persistent HTTP cache (default: httpcache.default_cache_dir)
     http_cache: bool = True
     deadline: float | None = None  # seconds from the start; then pending nodes are transient
+    skip_unconfigured: bool = False  # check the rest when nodes need an unconfigured source
     # -- scaling out (issue 6) --
     executor: ExecutorSpec = ExecutorSpec()
     shard: Shard | None = None
@@ -166,7 +168,7 @@ def commit_message(report: RunReport) -> str:
             f"{c['unchanged']} unchanged, {c['errors']} errors")
     body = (f"found {c['found']}, none {c['none']}, no source {c['no_source']}, "
             f"bad {c['bad']}, transient {c['transient']}, skipped {c['skipped']}, "
-            f"invalid {c['invalid']}")
+            f"invalid {c['invalid']}" + (f", internal {c['internal']}" if c["internal"] else ""))
     return f"{head}\n\n{body}\n\nVbot-Run: {report.run_id}\n"
 
 
@@ -196,7 +198,17 @@ def sweep(opts: SweepOptions) -> RunReport:
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(names), "sweep", out, enabled=opts.progress)
+        stack.callback(progress.close)
         infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
+        broken = unconfigured(checker)
+        if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
+            def skipped(outcome: Outcome) -> None:
+                report.add(outcome, "skipped")
+                progress.advance()
+
+            with report.phase("load"):
+                infos = screen(infos, checker, broken, opts.skip_unconfigured, skipped)
+            report.extra["unconfigured"] = dict(sorted(broken.items()))
         if checker.batches() or opts.executor.kind != "local":
             with report.phase("load"):  # batches are planned over every node; chunks need a list
                 infos = list(infos)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from vbot.config import Config
-from vbot.errors import UpstreamError
+from vbot.errors import UpstreamError, VbotError
 from vbot.http import HttpClient
 from vbot.nodeinfo import NodeInfo
 
@@ -48,6 +50,24 @@ class Context:
     cache: SweepCache = field(default_factory=SweepCache)
 
 
+_KIND_NAMES = MappingProxyType({int: "a whole number", float: "a number",
+                                list: "a list of strings", dict: "a table"})
+
+
+def _of_kind(value: Any, kind: type) -> bool:
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return False
+        try:
+            number = kind(value)
+        except ValueError:
+            return False
+        return number >= 0 and number == number  # not NaN
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, kind)
+
+
 def first_match(urls: tuple[str, ...], parse: Callable[[str], T | None]) -> T | None:
     """The first non-empty ``parse(url)`` over a node's recipe URLs."""
     for url in urls:
@@ -68,6 +88,9 @@ class Source(Generic[Target]):
     name: ClassVar[str] = ""
     url_env: ClassVar[tuple[str, ...]] = ()
     default_url: ClassVar[str | None] = None
+    # ``[sources.<name>]`` options and their kinds: int, float (non-negative numbers), list
+    # (of strings) or dict; checked before any check (``config_problem``)
+    options: ClassVar[tuple[tuple[str, type], ...]] = ()
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -81,13 +104,46 @@ class Source(Generic[Target]):
     def base_url_of(cls, config: Config) -> str | None:
         return config.source_url(cls.name, cls.url_env, cls.default_url)
 
-    def base_url(self) -> str:
-        url = self.base_url_of(self.ctx.config)
+    @classmethod
+    def config_problem(cls, config: Config) -> str | None:
+        """One line saying what is wrong with this source's settings (None: nothing).
+
+        A source with a base URL (``url_env`` or ``default_url``) needs one that is set and is
+        an http(s) URL. A missing or invalid setting is not an upstream answer: the sweep
+        stops before checking the nodes that need this source (``vbot/preflight.py``).
+        Options named in ``options`` must have their kind."""
+        table = config.sources.get(cls.name, {})
+        for key, kind in cls.options:
+            if key in table and not _of_kind(table[key], kind):
+                return (f"{cls.name} is not configured: [sources.{cls.name}] {key} must be "
+                        f"{_KIND_NAMES[kind]}, not {table[key]!r}")
+        if not cls.url_env and cls.default_url is None:
+            return None  # no base URL (git tags, raw URLs)
+        how = " or ".join((*cls.url_env, f"[sources.{cls.name}] url in vbot.toml"))
+        if "url" in table and not (isinstance(table["url"], str) and table["url"]):
+            return f"{cls.name} is not configured: [sources.{cls.name}] url must be a URL"
+        url = cls.base_url_of(config)
         if not url:
-            envs = " or ".join(self.url_env) or f"VBOT_{self.name.upper()}_URL"
-            raise UpstreamError(
-                f"no API URL configured: set {envs} or [sources.{self.name}] url in vbot.toml"
-            )
+            return f"{cls.name} is not configured (set {how})"
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError for a port that is not a number
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
+            return f"{cls.name} is not configured: {url!r} is not an http(s) URL (set {how})"
+        return None
+
+    def base_url(self) -> str:
+        """The base URL; a missing or invalid setting raises VbotError, never UpstreamError:
+        a check that runs into it is vbot's failure and leaves the node's file alone."""
+        problem = self.config_problem(self.ctx.config)
+        if problem:
+            raise VbotError(problem)
+        url = self.base_url_of(self.ctx.config)
+        if not url:  # pragma: no cover - a source without a base URL asked for one
+            raise VbotError(f"{self.name} has no base URL")
         return url
 
     def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface

@@ -75,6 +75,7 @@ class GitHub(Source[tuple[str, str, str]]):
     name = "github"
     url_env = ("VBOT_GITHUB_API_URL", "VBOT_GITHUB_URL")
     default_url = "https://api.github.com"
+    options = (("max_pages", int),)
 
     @classmethod
     def credentials(cls, config: Config) -> Mapping[str, Mapping[str, str]]:

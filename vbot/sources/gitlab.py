@@ -39,6 +39,7 @@ class GitLab(Source[tuple[str, str, str]]):
     name = "gitlab"
     url_env = ("VBOT_GITLAB_URL",)
     default_url = "https://gitlab.com"
+    options = (("hosts", list),)
 
     def hosts(self) -> tuple[str, ...]:
         extra = self.ctx.config.source_option(self.name, "hosts", [])

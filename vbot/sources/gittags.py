@@ -20,6 +20,7 @@ class GitTags(Source[str]):
     name = "gittags"
     url_env = ()
     default_url = None
+    options = (("timeout", float), ("rewrite", dict))
 
     def match(self, node: NodeInfo) -> str | None:
         for url in node.git_urls:

@@ -168,6 +168,7 @@ class RawUrl(Source[Probe]):
     name = "rawurl"
     url_env = ()
     default_url = None
+    options = (("hops", int), ("skip_hosts", list))
 
     def skip_hosts(self) -> tuple[str, ...]:
         extra = self.ctx.config.source_option(self.name, "skip_hosts", [])
