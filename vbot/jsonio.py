@@ -1,4 +1,9 @@
-"""Deterministic JSON files: sorted keys, 2-space indent, atomic writes, no churn."""
+"""Deterministic JSON files: sorted keys, 2-space indent, atomic writes, no churn.
+
+Files another tool wrote (conda-forge's bot writes ``version_pr_info`` with 1-space indent and
+no final newline) keep their own style when vbot changes them: :func:`style_of` reads it,
+:func:`dumps_styled` writes in it, so a diff shows the changed lines only.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import contextlib
 import json
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,47 @@ def dumps(obj: Any) -> str:
 
 
 _scalar = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a JSON file is laid out: ``indent`` (a string of spaces or tabs; None for one
+    line), a final newline or not, non-ASCII text as ``\\u`` escapes or not. Keys are always
+    sorted, as both bots write them."""
+
+    indent: str | None = "  "
+    newline: bool = True
+    ascii: bool = False
+
+
+CANONICAL = Style()
+
+
+def style_of(text: str | bytes) -> Style:
+    """The style of an existing JSON text (the canonical one where it shows none)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    body = text.rstrip(" \t\r\n")
+    indent: str | None = None
+    for line in body.splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped:
+            indent = line[: len(line) - len(stripped)] or None
+            break
+    if "\n" not in body and body[:1] in "[{" and len(body) > 2:
+        indent = None  # one line: {"a": 1}
+    elif indent is None:
+        indent = CANONICAL.indent  # "{}" and the like show no indent: keep vbot's
+    return Style(indent=indent, newline=text.endswith("\n"),
+                 ascii=text.isascii() and "\\u" in text)
+
+
+def dumps_styled(obj: Any, style: Style = CANONICAL) -> str:
+    """``obj`` as JSON in ``style`` (:func:`dumps` for the canonical style)."""
+    if style == CANONICAL:
+        return dumps(obj)
+    text = json.dumps(obj, sort_keys=True, indent=style.indent, ensure_ascii=style.ascii)
+    return text + "\n" if style.newline else text
 
 
 def loads(text: str | bytes, where: str) -> Any:
