@@ -25,6 +25,13 @@ class NodeInfo:
     git_urls: tuple[str, ...] = ()
     controls: Controls = field(default_factory=Controls)
     package: str | None = None  # meta_yaml package name, when it differs from the node name
+    # ``vbot check``: sources add (tag or version, why) here for what they set aside
+    notes: list[tuple[str, str]] | None = field(default=None, compare=False, repr=False)
+
+    def note(self, version: str, why: str) -> None:
+        """Record that ``version`` (or a tag) was set aside, when someone asks (vbot check)."""
+        if self.notes is not None:
+            self.notes.append((version, why))
 
 
 def _strings(value: Any) -> list[str]:
