@@ -38,7 +38,7 @@ class RecordingHttp:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._http, name)
 
-    async def _noted(self, method: str, url: str, call: Any) -> Any:
+    async def _noted(self, method: str, url: str, call: Any, status: int | None = None) -> Any:
         rewrite = getattr(self._http, "rewrite", None)
         via = rewrite(url) if callable(rewrite) else url
         entry: dict[str, Any] = {"method": method, "url": url,
@@ -49,14 +49,15 @@ class RecordingHttp:
         except UpstreamError as exc:
             entry["error"] = exc.reason
             raise
-        entry["status"] = getattr(answer, "status", None)  # get_json answers the document
+        entry["status"] = getattr(answer, "status", status)
         return answer
 
     async def get(self, url: str, *args: Any, **kwargs: Any) -> Any:
         return await self._noted("GET", url, self._http.get(url, *args, **kwargs))
 
     async def get_json(self, url: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._noted("GET", url, self._http.get_json(url, *args, **kwargs))
+        # get_json answers a 200 only (else it raises): the document has no status of its own
+        return await self._noted("GET", url, self._http.get_json(url, *args, **kwargs), 200)
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         return await self._noted(method, url, self._http.request(method, url, *args, **kwargs))
@@ -90,6 +91,8 @@ class Step:
         return [r["url"] for r in self.requests]
 
     def to_json(self) -> dict[str, Any]:
+        if self.state != "matched":
+            return {"source": self.source, "state": self.state}
         return {"source": self.source, "state": self.state, "matched": self.matched,
                 "urls": self.urls, "requests": self.requests, "candidates": self.candidates,
                 "dropped": [{"version": v, "why": w} for v, w in self.dropped],
