@@ -122,3 +122,38 @@ def test_inline_layout_never_lowers(tmp_path: Path, make_remote) -> None:
     clone = tmp_path / "clone"
     git.Repo.clone_from(remote.url, clone)
     assert main(["validate", str(clone)]) == 0
+
+
+def _changed_lines(remote, rel: str) -> list[str]:
+    diff = remote.repo.git.show("--format=", "main", "--", rel)
+    return [line for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_sweep_keeps_the_versions_files_style(tmp_path: Path, make_remote) -> None:
+    from vbot.commands.sweep import SweepOptions, sweep
+    from vbot.fakeupstream import FakeUpstream
+
+    tree = _tree(tmp_path)
+    (tree / sharded_relpath("versions", "lockfile-lint")).unlink()
+    remote = make_remote(tree)
+    world = {"pypi": {"pynmeagps": {"versions": ["1.0.44", "1.1.4", "1.1.5"], "yanked": []}},
+             "npm": {"lockfile-lint": {"latest": "4.14.1", "versions": ["4.14.0", "4.14.1"]}}}
+    with FakeUpstream(world) as fake:
+        sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False,
+                           env=fake.env(), nodes=("pynmeagps", "lockfile-lint"),
+                           http_cache=False))
+    # a changed file: one line, its 1-space indent and missing final newline kept
+    rel = sharded_relpath("versions", "pynmeagps")
+    assert _changed_lines(remote, rel) == ['- "new_version": "1.0.44"', '+ "new_version": "1.1.5"']
+    text = remote.repo.git.show(f"main:{rel}", strip_newline_in_stdout=False)
+    assert text == '{\n "new_version": "1.1.5"\n}'
+    # a new file: the style of the folder's first file (pynmeagps's)
+    new = remote.repo.git.show(f"main:{sharded_relpath('versions', 'lockfile-lint')}",
+                               strip_newline_in_stdout=False)
+    assert new == '{\n "new_version": "4.14.1"\n}'
+
+    merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
+    assert _changed_lines(remote, _pr_info("pynmeagps")) == [
+        '-  "new_version": "1.1.4",', '+  "new_version": "1.1.5",']
+    assert remote.show(_pr_info("rb-liquid"))["new_version"] == "5.6.1"

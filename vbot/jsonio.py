@@ -75,6 +75,27 @@ def dumps_styled(obj: Any, style: Style = CANONICAL) -> str:
     return text + "\n" if style.newline else text
 
 
+def folder_style(root: str | os.PathLike[str], folder: str) -> Style:
+    """The style of the first existing ``.json`` file under ``folder`` of the data repo at
+    ``root`` (sorted walk, links neither followed nor read), for a new file of that folder;
+    the canonical style when there is none."""
+    from vbot.names import read_contained
+
+    for top, dirs, files in os.walk(os.path.join(root, folder)):
+        dirs.sort()
+        for fname in sorted(files):
+            if not fname.endswith(".json") or fname.startswith("."):
+                continue
+            rel = os.path.relpath(os.path.join(top, fname), root).replace(os.sep, "/")
+            try:
+                data = read_contained(root, rel)
+            except VbotError:
+                continue
+            if data is not None:
+                return style_of(data)
+    return CANONICAL
+
+
 def loads(text: str | bytes, where: str) -> Any:
     """Parse JSON, turning a syntax error into a VbotError naming the file and position."""
     try:
@@ -156,12 +177,25 @@ def read_if_valid(path: Path) -> Any:
         return _MISSING
 
 
-def write_if_changed(path: Path, obj: Any, fsync: bool = True) -> bool:
-    """Write ``obj`` canonically unless the file already parses to the same value.
+def read_styled(path: Path) -> tuple[Any, Style | None]:
+    """(parsed content, style) of ``path``; (a sentinel, None) when it is missing or
+    unparseable."""
+    try:
+        data = path.read_bytes()
+        return json.loads(data), style_of(data)
+    except (OSError, ValueError, RecursionError):
+        return _MISSING, None
+
+
+def write_if_changed(path: Path, obj: Any, fsync: bool = True,
+                     new_style: Style = CANONICAL) -> bool:
+    """Write ``obj`` unless the file already parses to the same value: in the file's own style
+    (indent, final newline), ``new_style`` for a new or unparseable file.
 
     Returns True when the file was (re)written.
     """
-    if read_if_valid(path) == obj:
+    current, style = read_styled(path)
+    if current == obj:
         return False
-    atomic_write_text(path, dumps(obj), fsync=fsync)
+    atomic_write_text(path, dumps_styled(obj, style or new_style), fsync=fsync)
     return True

@@ -78,24 +78,6 @@ def versions_relpaths(root: Path) -> list[str]:
     return sorted(found, key=lambda r: r.split("/"))
 
 
-def folder_style(root: Path, folder: str) -> jsonio.Style:
-    """The style of the first existing ``.json`` file under ``folder`` (sorted walk, links not
-    followed), for a new file of that folder; the canonical style when there is none."""
-    for top, dirs, files in os.walk(os.path.join(root, folder)):
-        dirs.sort()
-        for fname in sorted(files):
-            if not fname.endswith(".json") or fname.startswith("."):
-                continue
-            rel = os.path.relpath(os.path.join(top, fname), root).replace(os.sep, "/")
-            try:
-                data = read_contained(root, rel)
-            except VbotError:
-                continue
-            if data is not None:
-                return jsonio.style_of(data)
-    return jsonio.CANONICAL
-
-
 def merged_value(found: str, version: Any, existing: Any) -> str:
     """The node's new ``new_version``: the larger of ``found`` and the node's ``version``,
     and never below a valid ``new_version`` already set (``existing``)."""
@@ -162,7 +144,7 @@ def merge(opts: MergeOptions) -> MergeResult:
             files = versions_relpaths(ws.path)
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
-        new_style = functools.cache(lambda: folder_style(ws.path, "version_pr_info"))
+        new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info"))
         written: list[str] = []  # what the commit takes: no `git status` over 25,000 files
         with report.phase("merge"):
             for rel in files:
