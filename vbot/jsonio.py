@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ class Style:
 
 
 CANONICAL = Style()
+# a \\uXXXX escape (not an escaped backslash before a "u") of a character above ASCII
+_NON_ASCII_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])")
 
 
 def style_of(text: str | bytes) -> Style:
@@ -64,7 +67,7 @@ def style_of(text: str | bytes) -> Style:
     elif indent is None:
         indent = CANONICAL.indent  # "{}" and the like show no indent: keep vbot's
     return Style(indent=indent, newline=text.endswith("\n"),
-                 ascii=text.isascii() and "\\u" in text)
+                 ascii=text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None)
 
 
 def dumps_styled(obj: Any, style: Style = CANONICAL) -> str:
