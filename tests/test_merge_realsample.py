@@ -104,6 +104,10 @@ def test_style_round_trip() -> None:
         style = jsonio.style_of(text)
         assert jsonio.dumps_styled(json.loads(text), style) == text, text
     assert jsonio.style_of('{\n "a": 1\n}') == jsonio.Style(indent=" ", newline=False)
+    # ASCII escapes only where a non-ASCII character is escaped (not "\\u", nor controls)
+    assert jsonio.style_of('{"a": "\\u00e9"}').ascii
+    assert not jsonio.style_of('{"a": "\\\\u00e9"}').ascii
+    assert not jsonio.style_of('{"a": "\\u001f"}').ascii
     assert jsonio.dumps_styled({"b": 1, "a": 2}) == jsonio.dumps({"b": 1, "a": 2})
 
 

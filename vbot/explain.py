@@ -91,6 +91,8 @@ class Step:
         return [r["url"] for r in self.requests]
 
     def to_json(self) -> dict[str, Any]:
+        if self.state == "match failed":
+            return {"source": self.source, "state": self.state, "error": self.error}
         if self.state != "matched":
             return {"source": self.source, "state": self.state}
         return {"source": self.source, "state": self.state, "matched": self.matched,
@@ -177,7 +179,8 @@ class _Watched:
         try:
             target = self._source.match(node)
         except Exception as exc:
-            self._step.state, self._step.error = "matched", f"{type(exc).__name__}: {exc}"
+            self._step.state = "match failed"
+            self._step.error = f"internal error: {type(exc).__name__}: {exc}"
             raise
         if target is None:
             self._step.state = "no match"

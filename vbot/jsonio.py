@@ -180,12 +180,12 @@ def read_if_valid(path: Path) -> Any:
         return _MISSING
 
 
-def read_styled(path: Path) -> tuple[Any, Style | None]:
-    """(parsed content, style) of ``path``; (a sentinel, None) when it is missing or
-    unparseable."""
+def read_parsed(path: Path) -> tuple[Any, bytes | None]:
+    """(parsed content, the bytes) of ``path``; (a sentinel, None) when it is missing or
+    unparseable. The bytes give a writer the file's style (:func:`style_of`)."""
     try:
         data = path.read_bytes()
-        return json.loads(data), style_of(data)
+        return json.loads(data), data
     except (OSError, ValueError, RecursionError):
         return _MISSING, None
 
@@ -197,8 +197,9 @@ def write_if_changed(path: Path, obj: Any, fsync: bool = True,
 
     Returns True when the file was (re)written.
     """
-    current, style = read_styled(path)
+    current, data = read_parsed(path)
     if current == obj:
         return False
-    atomic_write_text(path, dumps_styled(obj, style or new_style), fsync=fsync)
+    style = style_of(data) if data is not None else new_style
+    atomic_write_text(path, dumps_styled(obj, style), fsync=fsync)
     return True

@@ -111,6 +111,8 @@ def print_text(explanations: list[Explanation], out: TextIO) -> None:
         print(f"{exp.node} (version {exp.version or 'unknown'})", file=out)
         unmatched = [s.source for s in exp.steps if s.state == "no match"]
         for step in exp.steps:
+            if step.state == "match failed":
+                print(f"  {step.source}: {step.error}", file=out)
             if step.state != "matched":
                 continue
             print(f"  {step.source}: matched {step.matched}", file=out)

@@ -19,7 +19,15 @@ from vbot.filewriter import FileWriter
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
-from vbot.jsonio import CANONICAL, Style, atomic_write_text, dumps_styled, folder_style, read_styled
+from vbot.jsonio import (
+    CANONICAL,
+    Style,
+    atomic_write_text,
+    dumps_styled,
+    folder_style,
+    read_parsed,
+    style_of,
+)
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
@@ -149,10 +157,11 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         path = repo.versions_path(outcome.node)
-        current, style = read_styled(path)
+        current, data = read_parsed(path)
         if current == doc:
             return outcome, "unchanged"
-        text = dumps_styled(doc, style or new_style)  # a changed file keeps its own style
+        # a changed file keeps its own style
+        text = dumps_styled(doc, style_of(data) if data is not None else new_style)
         if writer is not None:
             writer.write(path, text, outcome.node)
         else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
