@@ -47,6 +47,7 @@ class Style:
 
 
 CANONICAL = Style()
+_FIRST_INDENT = re.compile(r"\n(?:[ \t]*\r?\n)*([ \t]*)[^ \t\r\n]")
 # a \\uXXXX escape (not an escaped backslash before a "u") of a character above ASCII
 _NON_ASCII_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])")
 
@@ -57,11 +58,9 @@ def style_of(text: str | bytes) -> Style:
         text = text.decode("utf-8", "replace")
     body = text.rstrip(" \t\r\n")
     indent: str | None = None
-    for line in body.splitlines()[1:]:
-        stripped = line.lstrip(" \t")
-        if stripped:
-            indent = line[: len(line) - len(stripped)] or None
-            break
+    match = _FIRST_INDENT.search(body)  # the first line after the first that has text
+    if match:
+        indent = match.group(1) or None
     if "\n" not in body and body[:1] in "[{" and len(body) > 2:
         indent = None  # one line: {"a": 1}
     elif indent is None:
