@@ -198,3 +198,24 @@ def test_tag_notes_only_when_asked() -> None:
     assert asked.notes == [
         ("x1.4", "tag glob: not matched by bot.version_updates.allowed_tag_globs"),
         ("20240101", "another numbering scheme than the node's version 1.2")]
+
+
+def test_a_failed_request_is_explained(tmp_path: Path, fake: FakeUpstream, monkeypatch,
+                                       capsys) -> None:
+    fake.set_world({"pypi": {}})
+    point_env_at(fake, monkeypatch)
+    url = "https://pypi.example/packages/source/g/gone/gone-1.0.tar.gz"
+    tree = make_cf_tree(tmp_path / "tree", {"gone": node_attrs("gone", url, "1.0")})
+    assert main(["check", "--repo", str(tree), "--json", "gone"]) == 0
+    (gone,) = json.loads(capsys.readouterr().out)
+    assert gone["status"] == "bad" and gone["new_version"] is None
+    assert gone["source"] == "pypi" and gone["reason"].startswith("HTTP 404")
+    assert gone["errors"] == [{"source": "pypi", "error": gone["reason"]}]
+    (request,) = gone["sources"][0]["requests"]
+    assert request["url"] == f"{fake.base_url}/pypi/gone/json"
+    assert request["error"].startswith("HTTP 404") and "status" not in request
+    assert main(["check", "--repo", str(tree), "gone"]) == 0
+    out = capsys.readouterr().out
+    assert f"    asked GET {fake.base_url}/pypi/gone/json -> failed: HTTP 404" in out
+    assert "    error: HTTP 404" in out
+    assert "  result: bad (pypi): HTTP 404" in out
