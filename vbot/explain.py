@@ -10,6 +10,7 @@ globs, other components' tags, draft/pre-release releases, another numbering sch
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,8 +231,7 @@ async def explain(checker: Any, http: RecordingHttp, node: NodeInfo) -> Explanat
     node = dataclasses.replace(node, notes=[])
     order = checker.order(node)
     steps = {name: Step(name) for name in order}
-    view = checker.__class__.__new__(checker.__class__)
-    view.__dict__.update(checker.__dict__)
+    view = copy.copy(checker)  # the same checker, its sources watched for this node
     view.sources = {name: _Watched(checker.sources[name], steps[name], http) for name in order}
     outcome = await view.check(node)
     found = list(steps.values())
