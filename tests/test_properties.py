@@ -75,6 +75,7 @@ def test_versions_reader_returns_valid_documents_or_none(root: Path, name: str,
 def test_valid_versions_documents_round_trip(root: Path, name: str, doc: dict) -> None:
     repo = repo_with_graph(root, {"nodes": [{"id": name}], "links": []})
     path = repo.versions_path(name)
+    path.unlink(missing_ok=True)  # a new file is canonical (a changed one keeps its style)
     jsonio.write_if_changed(path, doc)
     assert repo.read_versions(name) == doc
     assert not jsonio.write_if_changed(path, doc)  # no churn

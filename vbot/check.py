@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vbot import versions
 from vbot.errors import UpstreamError, VbotError
@@ -21,27 +21,42 @@ from vbot.outcome import (  # noqa: F401 - re-exported: the statuses belong with
 )
 from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical
 
+if TYPE_CHECKING:
+    from vbot.explain import Explanation
+
 
 def _even_minor(text: str) -> bool:
     parts = versions.normalise(text).split(".")
     return len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) % 2 == 0
 
 
-def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
-    """The highest stable, non-excluded candidate by conda order."""
+def sift(candidates: Iterable[str], node: NodeInfo) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the candidates a check may pick from, [(candidate, why it was dropped)]).
+
+    One function for the sweep (:func:`pick`) and ``vbot check`` (which explains the drops),
+    so the two cannot disagree."""
     exclude = node.controls.exclude
     excluded = {versions.normalise(v) for v in exclude}
-    keep = []
+    keep: list[str] = []
+    dropped: list[tuple[str, str]] = []
     for text in candidates:
         text = str(text).strip()
-        if versions.parse(text) is None or versions.is_prerelease(text):
-            continue
-        if exclude and (versions.normalise(text) in excluded or text in exclude):
-            continue
-        if node.controls.even_odd_versions and not _even_minor(text):
-            continue
-        keep.append(text)
-    return versions.highest(keep)
+        if versions.parse(text) is None:
+            dropped.append((text, "not a version"))
+        elif versions.is_prerelease(text):
+            dropped.append((text, "pre-release"))
+        elif exclude and (versions.normalise(text) in excluded or text in exclude):
+            dropped.append((text, "excluded by bot.version_updates.exclude"))
+        elif node.controls.even_odd_versions and not _even_minor(text):
+            dropped.append((text, "odd minor version (bot.version_updates.even_odd_versions)"))
+        else:
+            keep.append(text)
+    return keep, dropped
+
+
+def pick(candidates: Iterable[str], node: NodeInfo) -> str | None:
+    """The highest stable, non-excluded candidate by conda order."""
+    return versions.highest(sift(candidates, node)[0])
 
 
 def internal(node: NodeInfo, source: str | None, exc: Exception) -> Outcome:
@@ -91,6 +106,16 @@ class Checker:
             return list(self.default_order)
         chosen = dict.fromkeys(canonical(n) for n in wanted)  # conda-forge names, in order
         return [n for n in chosen if n in self.sources]
+
+    async def explain(self, node: NodeInfo) -> Explanation:
+        """``check`` of one node, explained (``vbot check``): sources matched and why, URLs
+        asked, candidates, each one dropped with the reason, the outcome. Records the URLs
+        through the context's HTTP client (wrapped on first use); writes nothing."""
+        from vbot.explain import RecordingHttp, explain
+
+        if not isinstance(self.ctx.http, RecordingHttp):
+            self.ctx.http = RecordingHttp(self.ctx.http)  # type: ignore[assignment]
+        return await explain(self, self.ctx.http, node)
 
     async def check(self, node: NodeInfo) -> Outcome:
         errors: list[tuple[str, UpstreamError]] = []

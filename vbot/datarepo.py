@@ -112,15 +112,26 @@ class DataRepo:
 
     def read_doc(self, folder: str, name: str) -> Any:
         """Parsed ``<folder>/<name>`` document (sharded, then flat); None when absent."""
+        found = self.read_doc_bytes(folder, name)
+        if found is None:
+            return None
+        try:
+            return jsonio.loads(found[1], found[0])
+        except VbotError as exc:
+            raise NodeDocError(str(exc)) from None
+
+    def read_doc_bytes(self, folder: str, name: str) -> tuple[str, bytes] | None:
+        """(relative path, bytes) of the ``<folder>/<name>`` document (sharded, then flat);
+        None when absent. For a writer that keeps the file's own style."""
         if unsafe_reason(name) or unsafe_reason(folder):
             raise NodeDocError(f"{folder}/{name}: unsafe document path")
         for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
             try:
                 data = read_contained(self.root, rel)
-                if data is not None:
-                    return jsonio.loads(data, rel)
             except VbotError as exc:
                 raise NodeDocError(str(exc)) from None
+            if data is not None:
+                return rel, data
         return None
 
     def versions_path(self, name: str) -> Path:

@@ -1,11 +1,18 @@
-"""Deterministic JSON files: sorted keys, 2-space indent, atomic writes, no churn."""
+"""Deterministic JSON files: sorted keys, 2-space indent, atomic writes, no churn.
+
+Files another tool wrote (conda-forge's bot writes ``version_pr_info`` with 1-space indent and
+no final newline) keep their own style when vbot changes them: :func:`style_of` reads it,
+:func:`dumps_styled` writes in it, so a diff shows the changed lines only.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,69 @@ def dumps(obj: Any) -> str:
 
 
 _scalar = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a JSON file is laid out: ``indent`` (a string of spaces or tabs; None for one
+    line), a final newline or not, non-ASCII text as ``\\u`` escapes or not. Keys are always
+    sorted, as both bots write them."""
+
+    indent: str | None = "  "
+    newline: bool = True
+    ascii: bool = False
+
+
+CANONICAL = Style()
+_FIRST_INDENT = re.compile(r"\n(?:[ \t]*\r?\n)*([ \t]*)[^ \t\r\n]")
+# a \\uXXXX escape (not an escaped backslash before a "u") of a character above ASCII
+_NON_ASCII_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])")
+
+
+def style_of(text: str | bytes) -> Style:
+    """The style of an existing JSON text (the canonical one where it shows none)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    body = text.rstrip(" \t\r\n")
+    indent: str | None = None
+    match = _FIRST_INDENT.search(body)  # the first line after the first that has text
+    if match:
+        indent = match.group(1) or None
+    if "\n" not in body and body[:1] in "[{" and len(body) > 2:
+        indent = None  # one line: {"a": 1}
+    elif indent is None:
+        indent = CANONICAL.indent  # "{}" and the like show no indent: keep vbot's
+    return Style(indent=indent, newline=text.endswith("\n"),
+                 ascii=text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None)
+
+
+def dumps_styled(obj: Any, style: Style = CANONICAL) -> str:
+    """``obj`` as JSON in ``style`` (:func:`dumps` for the canonical style)."""
+    if style == CANONICAL:
+        return dumps(obj)
+    text = json.dumps(obj, sort_keys=True, indent=style.indent, ensure_ascii=style.ascii)
+    return text + "\n" if style.newline else text
+
+
+def folder_style(root: str | os.PathLike[str], folder: str) -> Style:
+    """The style of the first existing ``.json`` file under ``folder`` of the data repo at
+    ``root`` (sorted walk, links neither followed nor read), for a new file of that folder;
+    the canonical style when there is none."""
+    from vbot.names import read_contained
+
+    for top, dirs, files in os.walk(os.path.join(root, folder)):
+        dirs.sort()
+        for fname in sorted(files):
+            if not fname.endswith(".json") or fname.startswith("."):
+                continue
+            rel = os.path.relpath(os.path.join(top, fname), root).replace(os.sep, "/")
+            try:
+                data = read_contained(root, rel)
+            except VbotError:
+                continue
+            if data is not None:
+                return style_of(data)
+    return CANONICAL
 
 
 def loads(text: str | bytes, where: str) -> Any:
@@ -109,12 +179,26 @@ def read_if_valid(path: Path) -> Any:
         return _MISSING
 
 
-def write_if_changed(path: Path, obj: Any, fsync: bool = True) -> bool:
-    """Write ``obj`` canonically unless the file already parses to the same value.
+def read_parsed(path: Path) -> tuple[Any, bytes | None]:
+    """(parsed content, the bytes) of ``path``; (a sentinel, None) when it is missing or
+    unparseable. The bytes give a writer the file's style (:func:`style_of`)."""
+    try:
+        data = path.read_bytes()
+        return json.loads(data), data
+    except (OSError, ValueError, RecursionError):
+        return _MISSING, None
+
+
+def write_if_changed(path: Path, obj: Any, fsync: bool = True,
+                     new_style: Style = CANONICAL) -> bool:
+    """Write ``obj`` unless the file already parses to the same value: in the file's own style
+    (indent, final newline), ``new_style`` for a new or unparseable file.
 
     Returns True when the file was (re)written.
     """
-    if read_if_valid(path) == obj:
+    current, data = read_parsed(path)
+    if current == obj:
         return False
-    atomic_write_text(path, dumps(obj), fsync=fsync)
+    style = style_of(data) if data is not None else new_style
+    atomic_write_text(path, dumps_styled(obj, style), fsync=fsync)
     return True

@@ -124,6 +124,16 @@ def _add_maintainer_parsers(sub: argparse._SubParsersAction) -> None:
                    help="a clone of the data repo (default: the current directory)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    p = sub.add_parser("check", help="explain what a sweep finds for some nodes (dry run)",
+                       description="Check NODEs against the configured upstreams like a sweep, "
+                       "write nothing, and explain each: sources matched and why, URLs asked, "
+                       "candidate versions, each one dropped with the reason, the result.")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.add_argument("--repo", type=Path, default=Path("."),
+                   help="a clone of the data repo (default: the current directory)")
+    p.add_argument("--config", type=Path, help="a vbot.toml (default: the one in the data repo)")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per node")
+
     p = sub.add_parser("validate", help="check data repo files against vbot's schemas",
                        description="Check graph.json, versions files and new_version entries. "
                        "PATH: one data repo folder (default: .) or files; --staged: the files "
@@ -163,6 +173,12 @@ def _run_maintainer(args: argparse.Namespace) -> int | None:
 
         entries = history(args.repo, args.node)
         print_history(entries, sys.stdout, as_json=args.json)
+        return EXIT_OK
+    if args.command == "check":
+        from vbot.commands.check import CheckOptions, explain_nodes, print_json, print_text
+
+        found = explain_nodes(CheckOptions(tuple(args.nodes), args.repo, args.config))
+        (print_json if args.json else print_text)(found, sys.stdout)
         return EXIT_OK
     if args.command == "validate":
         from vbot.commands.validate import validate

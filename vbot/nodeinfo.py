@@ -30,6 +30,13 @@ class NodeInfo:
     controls: Controls = field(default_factory=Controls)
     package: str | None = None  # meta_yaml package name, when it differs from the node name
     recipe: RecipeTemplate | None = None  # the source URL template of raw_meta_yaml
+    # ``vbot check``: sources add (tag or version, why) here for what they set aside
+    notes: list[tuple[str, str]] | None = field(default=None, compare=False, repr=False)
+
+    def note(self, version: str, why: str) -> None:
+        """Record that ``version`` (or a tag) was set aside, when someone asks (vbot check)."""
+        if self.notes is not None:
+            self.notes.append((version, why))
 
 
 def _strings(value: Any) -> list[str]:

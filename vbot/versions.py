@@ -123,3 +123,21 @@ def scheme(text: str) -> str | None:
     if len(lead) == 8 and 1990 <= int(lead[:4]) <= 2100 and 1 <= int(lead[4:6]) <= 12:
         return "date"
     return "number"
+
+
+def _merge_key(text: str) -> Version | None:
+    return parse(text.replace("-", "."))
+
+
+def not_lower(found: str, existing: object) -> str:
+    """conda-forge's bot's rule for a node's ``new_version``: the larger of the version found
+    and the existing ``new_version`` (conda order, ``-`` read as ``.``). The existing value
+    wins ties (no churn between spellings); one that is not a version string never wins."""
+    if not isinstance(existing, str) or existing == found:
+        return found
+    old, new = _merge_key(existing), _merge_key(found)
+    if old is None:
+        return found
+    if new is None or old >= new:
+        return existing
+    return found

@@ -1,15 +1,21 @@
 """``vbot merge``: validate every versions file and merge the results into the graph.
 
 For each node, ``new_version`` becomes the larger (conda order) of the found version and the
-node's current ``version``: in cf layout in ``version_pr_info/<shard>/<name>.json`` (created if
-missing, other keys kept), in inline layout in the node's attributes in ``graph.json``.
+node's current ``version``, and never lower than the ``new_version`` already there (conda-forge's
+bot's rule, ``-`` read as ``.``): in cf layout in ``version_pr_info/<shard>/<name>.json``
+(created if missing, other keys kept), in inline layout in the node's attributes in
+``graph.json``. A changed ``version_pr_info`` file keeps its own indent and final-newline
+convention (the real bot writes 1-space indent, no final newline), so its diff is the changed
+line only; a new one takes the style of an existing file of the folder.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,30 +78,51 @@ def versions_relpaths(root: Path) -> list[str]:
     return sorted(found, key=lambda r: r.split("/"))
 
 
-def _merge_one(repo: DataRepo, name: str, found: str) -> bool:
-    """Write the node's new_version; True when a file changed."""
+def merged_value(found: str, version: Any, existing: Any) -> str:
+    """The node's new ``new_version``: the larger of ``found`` and the node's ``version``,
+    and never below a valid ``new_version`` already set (``existing``)."""
+    value = versions.newer(found, str(version) if version is not None else None) or found
+    if isinstance(existing, str) and not schema.problems("new_version", existing):
+        value = versions.not_lower(value, existing)
+    return value
+
+
+def _merge_one(repo: DataRepo, name: str, found: str,
+               new_style: Callable[[], jsonio.Style] = lambda: jsonio.CANONICAL) -> bool:
+    """Write the node's new_version; True when a file changed. ``new_style``: the style of
+    a version_pr_info file that does not exist yet."""
     attrs = repo.node_attrs(name)
-    current = attrs.get("version")
-    value = versions.newer(found, str(current) if current is not None else None) or found
-    if schema.problems("new_version", value):
-        raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
     if repo.layout == CF:
         # the sharded file, else the flat one (refused through a symlink)
-        doc = repo.read_doc("version_pr_info", name) or {}
+        raw = repo.read_doc_bytes("version_pr_info", name)
+        try:
+            doc = {} if raw is None else jsonio.loads(raw[1], raw[0])
+        except VbotError as exc:
+            raise NodeDocError(str(exc)) from None
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: version_pr_info is not a JSON object")
+        value = _checked(name, merged_value(found, attrs.get("version"), doc.get("new_version")))
         if doc.get("new_version") == value:
             return False
+        style = jsonio.style_of(raw[1]) if raw is not None else new_style()
         # the sharded file, if any, is ``doc``, which differs: written without reading it again
         # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
         jsonio.atomic_write_text(repo.doc_path("version_pr_info", name),
-                                 jsonio.dumps({**doc, "new_version": value}), fsync=False)
+                                 jsonio.dumps_styled({**doc, "new_version": value}, style),
+                                 fsync=False)
         return True
     node = repo._node_entry(name)
+    value = _checked(name, merged_value(found, attrs.get("version"), node.get("new_version")))
     if node.get("new_version") == value:
         return False
     node["new_version"] = value
     return True
+
+
+def _checked(name: str, value: str) -> str:
+    if schema.problems("new_version", value):
+        raise NodeDocError(f"{name}: merged value {value!r} is not a valid version")
+    return value
 
 
 def _bad_outcome(name: str, text: str) -> Outcome:
@@ -117,6 +144,7 @@ def merge(opts: MergeOptions) -> MergeResult:
             files = versions_relpaths(ws.path)
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
+        new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info"))
         written: list[str] = []  # what the commit takes: no `git status` over 25,000 files
         with report.phase("merge"):
             for rel in files:
@@ -151,7 +179,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                     report.add(Outcome(name, NONE), "skipped")
                     continue
                 try:
-                    did = _merge_one(repo, name, doc["new_version"])
+                    did = _merge_one(repo, name, doc["new_version"], new_style)
                 except (NodeDocError, VbotError, OSError) as exc:
                     listed["invalid"].append(f"{rel} ({exc})")
                     report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")

@@ -19,7 +19,15 @@ from vbot.filewriter import FileWriter
 from vbot.gitrepo import Workspace
 from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
-from vbot.jsonio import atomic_write_text, dumps, read_if_valid
+from vbot.jsonio import (
+    CANONICAL,
+    Style,
+    atomic_write_text,
+    dumps_styled,
+    folder_style,
+    read_parsed,
+    style_of,
+)
 from vbot.nodeinfo import NodeInfo, node_info, skip_reason
 from vbot.preflight import screen, unconfigured
 from vbot.progress import Progress
@@ -129,14 +137,15 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
         yield info
 
 
-def record(repo: DataRepo, outcome: Outcome,
-           writer: FileWriter | None = None) -> tuple[Outcome, str]:
+def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
+           new_style: Style = CANONICAL) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
     safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
-    handed to it (its failures come back at ``writer.close()``).
+    handed to it (its failures come back at ``writer.close()``). A changed file keeps its
+    indent and final-newline style; a new one is written in ``new_style``.
     """
     doc = outcome.document()
     if doc is None:
@@ -150,12 +159,15 @@ def record(repo: DataRepo, outcome: Outcome,
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         path = repo.versions_path(outcome.node)
-        if read_if_valid(path) == doc:
+        current, data = read_parsed(path)
+        if current == doc:
             return outcome, "unchanged"
+        # a changed file keeps its own style
+        text = dumps_styled(doc, style_of(data) if data is not None else new_style)
         if writer is not None:
-            writer.write(path, dumps(doc), outcome.node)
+            writer.write(path, text, outcome.node)
         else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-            atomic_write_text(path, dumps(doc), fsync=False)
+            atomic_write_text(path, text, fsync=False)
     except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
         return Outcome(outcome.node, INVALID, reason=reason), "skipped"
@@ -217,6 +229,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         # a large sweep writes its files from a second process (vbot/filewriter.py)
         writer = FileWriter(offload=len(names) >= OFFLOAD_FROM)
         written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
+        new_style = folder_style(ws.path, "versions")  # of the folder's files, for new ones
 
         def sink(outcome: Outcome) -> None:
             if outcome.reason:  # reasons go to files, reports and logs: never a secret,
@@ -225,7 +238,7 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                outcome, result = record(repo, outcome, writer)
+                outcome, result = record(repo, outcome, writer, new_style)
                 report.add(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)

@@ -135,6 +135,8 @@ class GitHub(Source[tuple[str, str, str]]):
             for entry in _names(rel.json(), "tag_name", f"{what} releases"):
                 if entry.get("draft") or entry.get("prerelease"):
                     unstable.add(entry["tag_name"])
+                    node.note(entry["tag_name"], "GitHub release marked "
+                              + ("draft" if entry.get("draft") else "pre-release"))
                 else:
                     stable.append(entry["tag_name"])
         tags = await self._tags(api, f"{what} tags")

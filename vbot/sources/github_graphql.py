@@ -64,6 +64,8 @@ class RepoTags:
         if self.missing:
             raise UpstreamError(f"repository {self.owner}/{self.repo} not found")
         names = [t for t in dict.fromkeys(self.stable + self.tags) if t not in self.unstable]
+        for tag in sorted(self.unstable):
+            node.note(tag, "GitHub release marked draft or pre-release")
         return tags_to_versions(names, node, url)
 
 

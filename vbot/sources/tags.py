@@ -108,13 +108,21 @@ def tags_to_versions(tags: list[str], node: NodeInfo, url: str | None = None) ->
     out = []
     for tag in tags:
         if not allowed(tag, node.controls.allowed_tag_globs):
+            node.note(tag, "tag glob: not matched by bot.version_updates.allowed_tag_globs")
             continue
         if strict and not tag.removeprefix("refs/tags/").startswith(strict):
+            node.note(tag, f"tag of another component: not prefixed {strict!r}")
             continue
         version = tag_to_version(tag, prefixes)
         if version is not None:
             out.append(version)
-    return like_current(out, node.version)
+        else:
+            node.note(tag, "tag names no version")
+    kept = like_current(out, node.version)
+    if node.notes is not None and len(kept) < len(out):
+        for version in sorted(set(out) - set(kept)):
+            node.note(version, f"another numbering scheme than the node's version {node.version}")
+    return kept
 
 
 def like_current(candidates: list[str], current: str | None) -> list[str]:

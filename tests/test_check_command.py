@@ -1,0 +1,223 @@
+"""``vbot check NODE...``: the sweep's check of a few nodes, explained, writing nothing.
+
+Against the loopback fake upstream: ten nodes of the demo repo and their part of the demo world
+(tests/fixtures/checkdemo), and small worlds for the controls the demo does not use (tag globs,
+even/odd versions) and for a failing request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import git
+import pytest
+
+from tests.conftest import FIXTURES, make_cf_tree, node_attrs, point_env_at
+from tests.sourcecheck import controls
+from vbot.check import Checker, sift
+from vbot.commands.sweep import make_http
+from vbot.config import load_config
+from vbot.datarepo import DataRepo
+from vbot.fakeupstream import FakeUpstream
+from vbot.gitrepo import create_remote
+from vbot.main import main
+from vbot.nodeinfo import Controls, NodeInfo, node_info
+from vbot.sources import Context
+from vbot.sources.tags import tags_to_versions
+
+DEMO = FIXTURES / "checkdemo"
+
+
+@pytest.fixture
+def demo_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A clone of the demo nodes' repo, the fake upstream serving their world, and the VBOT_*
+    variables pointing at it."""
+    remote = create_remote(DEMO / "repo", tmp_path / "remote.git")
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(remote, clone)
+    world = json.loads((DEMO / "world.json").read_text("utf-8"))
+    with FakeUpstream(world) as fake:
+        point_env_at(fake, monkeypatch)
+        yield clone, fake
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+def test_text_explains_each_node_and_writes_nothing(demo_clone, capsys, monkeypatch,
+                                                    tmp_path: Path) -> None:
+    clone, fake = demo_clone
+    before, head = _files(clone), git.Repo(clone).head.commit.hexsha
+    monkeypatch.chdir(clone / "node_attrs")  # default --repo: the clone around the folder
+    assert main(["check", "click", "sdl3", "solr", "openssl", "perl-json"]) == 0
+    out = capsys.readouterr().out
+    blocks = {b.split(" ", 1)[0]: b for b in out.split("\n\n")}
+    assert list(blocks) == ["click", "sdl3", "solr", "openssl", "perl-json"]
+
+    click = blocks["click"]
+    assert click.startswith("click (version 8.1.8)\n")
+    assert ('  pypi: matched project "click" from url '
+            "https://pypi.example/packages/source/c/click/click-8.1.8.tar.gz") in click
+    assert f"    asked GET {fake.base_url}/pypi/click/json" in click
+    assert "    dropped (excluded by bot.version_updates.exclude): 8.3.0\n" in click
+    assert "    dropped (not newer than the node's version 8.1.8): 8.1.6, 8.1.7, 8.1.8" in click
+    assert "    dropped (not newer than 8.2.1): 8.2.0\n" in click
+    assert "  not tried (an earlier source answered): cran," in click
+    assert click.endswith("  result: found 8.2.1 (pypi), newer than 8.1.8: merge proposes it")
+
+    sdl3 = blocks["sdl3"]
+    assert f"asked GET {fake.base_url}/github/repos/libsdl-org/SDL/releases?per_page=20 -> 200" \
+        in sdl3
+    assert "    dropped (GitHub release marked pre-release): preview-3.1.8" in sdl3
+    assert "    dropped (tag names no version): prerelease-3.1.2" in sdl3
+    assert "  no match: pypi, cran, crates, npm\n" in sdl3
+    assert "result: found 3.2.24 (github)" in sdl3
+    assert ("dropped (tag of another component: not prefixed 'releases/solr/'): "
+            "releases/lucene-solr/8.11.4") in blocks["solr"]
+    assert blocks["openssl"].endswith("  result: skipped: version_updates.skip")
+    assert "no match: pypi, cran, crates, npm, github, gitlab, ros, gittags, rawurl" \
+        in blocks["perl-json"]
+    assert "result: nosource: no source understands this upstream" in blocks["perl-json"]
+
+    # a dry run: no file of the clone changed or appeared, no commit, no HTTP cache written
+    assert _files(clone) == before
+    assert git.Repo(clone).head.commit.hexsha == head
+    assert not git.Repo(clone).is_dirty(untracked_files=True)
+    assert not (tmp_path / "xdg-cache").exists()
+
+
+def test_json_one_object_per_node(demo_clone, capsys) -> None:
+    clone, fake = demo_clone
+    assert main(["check", "--repo", str(clone), "--json", "cxxopts", "coreutils",
+                 "pydantic", "ros-humble-rclcpp"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [o["node"] for o in found] == ["cxxopts", "coreutils", "pydantic", "ros-humble-rclcpp"]
+    for obj in found:
+        assert {"node", "source", "matched", "urls", "candidates", "dropped", "new_version",
+                "errors", "sources"} <= set(obj)
+        assert all(set(d) == {"version", "why"} for d in obj["dropped"])
+    cxxopts, coreutils, pydantic, ros = found
+    assert cxxopts["source"] == "gittags" and cxxopts["new_version"] == "3.3.1"
+    assert cxxopts["urls"] == ["https://github.com/jarro2783/cxxopts.git"]
+    assert cxxopts["matched"] == "git repository https://github.com/jarro2783/cxxopts.git"
+    assert {"version": "3.3.0", "why": "not newer than 3.3.1"} in cxxopts["dropped"]
+
+    assert coreutils["source"] == "rawurl" and coreutils["new_version"] == "9.8"
+    assert coreutils["candidates"] == ["9.6", "9.7", "9.8"]
+    assert coreutils["urls"][0] == "https://ftp.gnu.org/gnu/coreutils/coreutils-9.6.tar.xz"
+    step = next(s for s in coreutils["sources"] if s["source"] == "rawurl")
+    assert step["requests"][0]["method"] == "HEAD" and step["requests"][0]["status"] == 200
+    assert step["requests"][0]["via"].startswith(fake.base_url)
+    assert [s["state"] for s in coreutils["sources"]][:2] == ["no match", "no match"]
+
+    # the highest stable version is the node's own: found, but no update
+    assert pydantic["new_version"] == "2.11.7" and pydantic["update"] is False
+    assert {"version": "2.12.0b1", "why": "pre-release"} in pydantic["dropped"]
+
+    # GitHub answered 404 first; ros then found the version
+    assert ros["source"] == "ros" and ros["new_version"] == "16.0.13"
+    assert ros["errors"] == [{"source": "github",
+                              "error": "repository ros2-gbp/rclcpp-release not found"}]
+    assert f"{fake.base_url}/ros/humble/distribution.yaml" in ros["urls"]
+
+
+def test_explain_agrees_with_the_sweeps_check_on_every_node(demo_clone) -> None:
+    clone, _ = demo_clone
+    repo = DataRepo.open(clone)
+    config = load_config(clone, None, dict(os.environ))
+    infos = []
+    for name in repo.safe_names()[0]:
+        attrs = repo.node_attrs(name)
+        if not (attrs.get("archived") or attrs.get("parsing_error")):
+            infos.append(node_info(name, attrs))
+
+    async def both() -> list[tuple[object, object]]:
+        plain = Checker(Context(config=config, http=make_http(config, 4)))
+        explaining = Checker(Context(config=config, http=make_http(config, 4)))
+        return [(await plain.check(i), (await explaining.explain(i)).outcome) for i in infos]
+
+    pairs = asyncio.run(both())
+    assert len(pairs) == 10
+    for checked, explained in pairs:
+        assert checked == explained
+
+
+def test_unknown_node_names_close_matches(demo_clone, capsys) -> None:
+    clone, _ = demo_clone
+    assert main(["check", "--repo", str(clone), "atrs"]) == 1
+    err = capsys.readouterr().err
+    assert "atrs: not a node of graph.json; did you mean: attrs?" in err
+
+
+def test_not_a_data_repo(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["check", "--repo", str(tmp_path / "empty"), "x"]) == 1
+    assert "not inside a git clone" in capsys.readouterr().err
+
+
+def test_tag_globs_and_even_odd_are_explained(tmp_path: Path, fake: FakeUpstream,
+                                              monkeypatch, capsys) -> None:
+    gh = "https://github.com"
+    fake.set_world({"github": {
+        "o/globbed": {"releases": [], "tags": ["v1.0.0", "v1.1.0", "v2.0.0", "nightly-2"]},
+        "GNOME/gtk": {"releases": [], "tags": ["4.13.1", "4.12.5", "4.12.0"]}}})
+    point_env_at(fake, monkeypatch)
+    tree = make_cf_tree(tmp_path / "tree", {
+        "globbed": node_attrs("globbed", f"{gh}/o/globbed/archive/v1.0.0.tar.gz", "1.0.0",
+                              **controls(allowed_tag_globs=["v1.*"])),
+        "gtk": node_attrs("gtk", f"{gh}/GNOME/gtk/archive/4.12.0.tar.gz", "4.12.0",
+                          **controls(even_odd_versions=True))})
+    assert main(["check", "--repo", str(tree), "--json", "globbed", "gtk"]) == 0
+    globbed, gtk = json.loads(capsys.readouterr().out)
+    why = "tag glob: not matched by bot.version_updates.allowed_tag_globs"
+    assert {"version": "v2.0.0", "why": why} in globbed["dropped"]
+    assert {"version": "nightly-2", "why": why} in globbed["dropped"]
+    assert globbed["new_version"] == "1.1.0"
+    assert gtk["dropped"][0] == {"version": "4.13.1",
+                                 "why": "odd minor version (bot.version_updates.even_odd_versions)"}
+    assert gtk["new_version"] == "4.12.5"
+
+
+def test_sift_gives_each_drop_its_reason() -> None:
+    node = NodeInfo("n", "1.0", controls=Controls(exclude=("1.4",), even_odd_versions=True))
+    kept, dropped = sift(["1.2", "1.3", "1.4", "2.0rc1", "not a version", " 1.6 "], node)
+    assert kept == ["1.2", "1.6"]
+    assert dropped == [("1.3", "odd minor version (bot.version_updates.even_odd_versions)"),
+                       ("1.4", "excluded by bot.version_updates.exclude"),
+                       ("2.0rc1", "pre-release"), ("not a version", "not a version")]
+
+
+def test_tag_notes_only_when_asked() -> None:
+    node = NodeInfo("n", "1.2", controls=Controls(allowed_tag_globs=("v*",)))
+    assert tags_to_versions(["v1.3", "x1.4"], node) == ["1.3"]  # no notes list: nothing kept
+    asked = NodeInfo("n", "1.2", controls=Controls(allowed_tag_globs=("v*",)), notes=[])
+    assert tags_to_versions(["v1.3", "x1.4", "v20240101"], asked) == ["1.3"]
+    assert asked.notes == [
+        ("x1.4", "tag glob: not matched by bot.version_updates.allowed_tag_globs"),
+        ("20240101", "another numbering scheme than the node's version 1.2")]
+
+
+def test_a_failed_request_is_explained(tmp_path: Path, fake: FakeUpstream, monkeypatch,
+                                       capsys) -> None:
+    fake.set_world({"pypi": {}})
+    point_env_at(fake, monkeypatch)
+    url = "https://pypi.example/packages/source/g/gone/gone-1.0.tar.gz"
+    tree = make_cf_tree(tmp_path / "tree", {"gone": node_attrs("gone", url, "1.0")})
+    assert main(["check", "--repo", str(tree), "--json", "gone"]) == 0
+    (gone,) = json.loads(capsys.readouterr().out)
+    assert gone["status"] == "bad" and gone["new_version"] is None
+    assert gone["source"] == "pypi" and gone["reason"].startswith("HTTP 404")
+    assert gone["errors"] == [{"source": "pypi", "error": gone["reason"]}]
+    (request,) = gone["sources"][0]["requests"]
+    assert request["url"] == f"{fake.base_url}/pypi/gone/json"
+    assert request["error"].startswith("HTTP 404") and "status" not in request
+    assert main(["check", "--repo", str(tree), "gone"]) == 0
+    out = capsys.readouterr().out
+    assert f"    asked GET {fake.base_url}/pypi/gone/json -> failed: HTTP 404" in out
+    assert "    error: HTTP 404" in out
+    assert "  result: bad (pypi): HTTP 404" in out

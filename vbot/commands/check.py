@@ -1,0 +1,155 @@
+"""``vbot check NODE...``: a dry run that explains what a sweep would find for some nodes.
+
+Reads a local data repo clone (``--repo``, default: the clone around the current folder), checks
+each node with the sweep's own checker against the configured upstreams and prints, per node,
+the sources tried (what matched and from which URL), the URLs asked, the candidate versions,
+each one dropped with the reason, and the result. Writes nothing: no versions file, no commit,
+no HTTP cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from vbot import gitrepo
+from vbot.check import INVALID, SKIPPED, Checker, Outcome
+from vbot.config import load_config
+from vbot.datarepo import DataRepo, NodeDocError
+from vbot.errors import VbotError
+from vbot.explain import Explanation, RecordingHttp, shown_request
+from vbot.nodeinfo import node_info, skip_reason
+from vbot.sources import Context
+
+MAX_SHOWN = 12  # candidates and "not newer" drops shown per line in the text output
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    nodes: tuple[str, ...]
+    repo: Path = Path(".")
+    config: Path | None = None
+    env: Mapping[str, str] | None = None  # default: the process environment
+
+
+def data_repo_top(path: Path) -> Path:
+    """``path`` itself when it holds a graph.json, else the top of the git clone around it."""
+    if (path / "graph.json").is_file():
+        return path
+    return gitrepo.repo_toplevel(path)
+
+
+def resolve(repo: DataRepo, wanted: tuple[str, ...]) -> list[str]:
+    """The named nodes, each once; an unknown name is an error that lists close matches."""
+    known = repo.safe_names()[0]
+    names = set(known)
+    for name in wanted:
+        if name not in names:
+            close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+            hint = f"; did you mean: {', '.join(close)}?" if close else ""
+            raise VbotError(f"{name}: not a node of graph.json{hint}")
+    return list(dict.fromkeys(wanted))
+
+
+def explain_nodes(opts: CheckOptions) -> list[Explanation]:
+    """An explanation per node, in the order named."""
+    if not opts.nodes:
+        raise VbotError("name at least one node")
+    top = data_repo_top(opts.repo)
+    repo = DataRepo.open(top)
+    names = resolve(repo, opts.nodes)
+    config = load_config(top, opts.config, opts.env)
+    from vbot.commands.sweep import make_http  # the sweep's client: same credentials, scopes
+
+    http = make_http(config, len(names), None)  # no persistent cache: a dry run keeps nothing
+    checker = Checker(Context(config=config, http=RecordingHttp(http)))
+    try:
+        return asyncio.run(_explain_all(repo, checker, names))
+    finally:
+        http.close()
+
+
+async def _explain_all(repo: DataRepo, checker: Checker, names: list[str]) -> list[Explanation]:
+    infos = {}
+    out: dict[str, Explanation] = {}
+    for name in names:
+        try:
+            attrs = repo.node_attrs(name)
+            why = skip_reason(attrs)
+            if why:
+                out[name] = Explanation(name, _version(attrs), Outcome(name, SKIPPED, reason=why))
+            else:
+                infos[name] = node_info(name, attrs)
+        except (NodeDocError, VbotError) as exc:
+            out[name] = Explanation(name, None, Outcome(name, INVALID, reason=str(exc)))
+    if checker.batches():  # as the sweep does: batched answers are planned before checking
+        checker.prefetch(list(infos.values()))
+    for name, info in infos.items():  # one at a time: each node's URLs are its own
+        out[name] = await checker.explain(info)
+    return [out[name] for name in names]
+
+
+def _version(attrs: dict) -> str | None:
+    version = attrs.get("version")
+    return str(version) if version is not None else None
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_SHOWN])
+    return shown + (f", … ({len(items)} in all)" if len(items) > MAX_SHOWN else "")
+
+
+def print_text(explanations: list[Explanation], out: TextIO) -> None:
+    for i, exp in enumerate(explanations):
+        if i:
+            print(file=out)
+        print(f"{exp.node} (version {exp.version or 'unknown'})", file=out)
+        unmatched = [s.source for s in exp.steps if s.state == "no match"]
+        for step in exp.steps:
+            if step.state == "match failed":
+                print(f"  {step.source}: {step.error}", file=out)
+            if step.state != "matched":
+                continue
+            print(f"  {step.source}: matched {step.matched}", file=out)
+            for entry in step.requests:
+                print(f"    asked {shown_request(entry)}", file=out)
+            if step.error:
+                print(f"    error: {step.error}", file=out)
+                continue
+            print(f"    candidates ({len(step.candidates)}): {_listed(step.candidates) or '-'}",
+                  file=out)
+            by_reason: dict[str, list[str]] = {}
+            for version, why in step.dropped:
+                by_reason.setdefault(why, []).append(version)
+            for why, dropped in by_reason.items():
+                print(f"    dropped ({why}): {_listed(dropped)}", file=out)
+            print(f"    picked: {step.picked or 'nothing'}", file=out)
+        if unmatched:
+            print(f"  no match: {', '.join(unmatched)}", file=out)
+        not_tried = [s.source for s in exp.steps if s.state == "not tried"]
+        if not_tried and exp.outcome.status not in (SKIPPED, INVALID):
+            print(f"  not tried (an earlier source answered): {', '.join(not_tried)}", file=out)
+        others = [s.source for s in exp.steps if s.state.startswith("not in ")]
+        if others:
+            print(f"  not in bot.version_updates.sources: {', '.join(others)}", file=out)
+        print(f"  result: {_result(exp)}", file=out)
+
+
+def _result(exp: Explanation) -> str:
+    o = exp.outcome
+    if exp.new_version is not None:
+        verdict = (f"newer than {exp.version}: merge proposes it" if exp.update
+                   else f"not newer than the node's version {exp.version}: no update")
+        return f"{o.status} {exp.new_version} ({o.source}), {verdict}"
+    source = f" ({o.source})" if o.source else ""
+    return f"{o.status}{source}: {o.reason}" if o.reason else f"{o.status}{source}"
+
+
+def print_json(explanations: list[Explanation], out: TextIO) -> None:
+    json.dump([e.to_json() for e in explanations], out, indent=2, ensure_ascii=False)
+    print(file=out)
