@@ -75,14 +75,16 @@ def test_text_explains_each_node_and_writes_nothing(demo_clone, capsys, monkeypa
         in sdl3
     assert "    dropped (GitHub release marked pre-release): preview-3.1.8" in sdl3
     assert "    dropped (tag names no version): prerelease-3.1.2" in sdl3
-    assert "  no match: pypi, cran, crates, npm\n" in sdl3
+    assert "  no match: pypi, cran, crates, npm, rubygems, metacpan\n" in sdl3
     assert "result: found 3.2.24 (github)" in sdl3
     assert ("dropped (tag of another component: not prefixed 'releases/solr/'): "
             "releases/lucene-solr/8.11.4") in blocks["solr"]
     assert blocks["openssl"].endswith("  result: skipped: version_updates.skip")
-    assert "no match: pypi, cran, crates, npm, github, gitlab, ros, gittags, rawurl" \
-        in blocks["perl-json"]
-    assert "result: nosource: no source understands this upstream" in blocks["perl-json"]
+    perl = blocks["perl-json"]
+    assert ('  metacpan: matched distribution "JSON" from url '
+            "https://cpan.metacpan.org/authors/id/I/IS/ISHIGAKI/JSON-4.10.tar.gz") in perl
+    assert f"asked GET {fake.base_url}/metacpan/v1/release/JSON -> 200" in perl
+    assert "result: found 4.11 (metacpan), newer than 4.10" in perl
 
     # a dry run: no file of the clone changed or appeared, no commit, no HTTP cache written
     assert _files(clone) == before

@@ -20,11 +20,13 @@ from vbot.check import FOUND, Outcome, sift
 from vbot.errors import UpstreamError
 from vbot.nodeinfo import NodeInfo
 from vbot.sources import Source
+from vbot.sources.rawurl import Probe
 
 # what a source's match names, for "pypi: matched project "cox""
 KINDS = {"pypi": "project", "npm": "package", "cran": "package", "crates": "crate",
          "github": "repository", "gitlab": "project", "ros": "package",
-         "gittags": "git repository", "rawurl": "download URL"}
+         "gittags": "git repository", "rawurl": "download URL", "rubygems": "gem",
+         "metacpan": "distribution", "nvidia": "redist component"}
 URL_TARGETS = frozenset({"gittags", "rawurl"})  # sources whose match is the recipe URL itself
 
 
@@ -146,6 +148,9 @@ class Explanation:
 
 def describe(source: Source, target: Any, node: NodeInfo) -> str:
     """``project "cox" from url https://…``: the target and the recipe URL it came from."""
+    if isinstance(target, Probe):  # rawurl: the recipe URL, rendered from its template or not
+        how = "from the recipe's template" if target.template else "by substituting the version"
+        return f"{KINDS['rawurl']} {target.url} (candidates {how})"
     if isinstance(target, tuple):
         shown = "/".join(str(t) for t in target if "://" not in str(t)) or str(target[-1])
     else:
