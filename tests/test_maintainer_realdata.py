@@ -50,6 +50,12 @@ def test_validate_history_status_on_bundled_data(tmp_path: Path, capsys) -> None
         new, cur = want.get("expected"), str(attrs.get("version"))
         new = "3.4.4" if node == "yq" else new
         if new and versions.parse(new) > versions.parse(cur):
+            # merge never lowers the new_version the real bot already holds (hg-evolve: 12.0.0)
+            held = (read_json_or_none(tree / sharded_relpath("version_pr_info", node))
+                    or {}).get("new_version")
+            if isinstance(held, str) and versions.parse(held) and \
+                    versions.parse(held) > versions.parse(new):
+                new = held
             upgrades[node] = (cur, new)
     assert upgrades  # the bundled world has newer versions for many nodes
 
