@@ -2,8 +2,9 @@
 
 Three executors, one contract: the caller's ``sink`` gets one outcome per node as checks
 complete, and the caller alone writes files and commits. ``local`` (the default) runs the checks
-in this process as asyncio tasks on one event loop (``run_local``): no threads, so no GIL
-hand-offs, and the sink runs on the loop between checks. ``process`` (a local process pool) and
+in this process as asyncio tasks on one event loop (``run_local``); each HTTP exchange runs in a
+thread of the client's bounded pool (requests is blocking), and the sink runs on the loop
+between checks. ``process`` (a local process pool) and
 ``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each worker process builds
 its own checker (HTTP client, sources) from a picklable recipe, once per sweep, checks its chunk
 on its own event loop and sends back only outcomes. A chunk whose worker dies is retried
@@ -53,12 +54,9 @@ Sink = Callable[[Outcome], None]
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on a new event loop: uvloop's when it is installed, else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+    """Run ``main`` on a new asyncio event loop (the HTTP exchanges themselves run in the
+    client's thread pool, vbot/http.py)."""
+    return asyncio.run(main)
 
 
 async def _guarded(check: Check, info: NodeInfo) -> Outcome:

@@ -57,7 +57,7 @@ def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> H
             credentials.setdefault(org, {}).update(headers)
     # each source's API base is its own rate-limit scope (a pause for one never stalls another)
     scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
-    return HttpClient(config.http, credentials, scopes=scopes, cache=cache)
+    return HttpClient(config.http, credentials, scopes=scopes, cache=cache, concurrency=workers)
 
 
 def deadline_at(deadline: float | None) -> float | None:
