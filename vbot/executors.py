@@ -26,6 +26,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -147,6 +148,7 @@ class ChunkResult:
     outcomes: tuple[Outcome, ...]
     worker: str  # host:pid of the process that checked the chunk
     requests: int  # HTTP requests made so far by that process's checker for this sweep
+    held_back: tuple[tuple[str, int], ...] = ()  # (origin, requests its per-host limit delayed)
 
 
 @functools.lru_cache(maxsize=16)
@@ -162,6 +164,11 @@ def _requests_of(checker: Any) -> int:
     return int(getattr(getattr(ctx, "http", None), "requests_made", 0))
 
 
+def _held_back_of(checker: Any) -> tuple[tuple[str, int], ...]:
+    held = getattr(getattr(getattr(checker, "ctx", None), "http", None), "held_back", {})
+    return tuple(sorted(held.items()))
+
+
 def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> ChunkResult:
     """Worker-side task: check a chunk of nodes, ``concurrency`` at a time, on an event loop of
     its own; return the outcomes."""
@@ -172,7 +179,8 @@ def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> 
     done: list[Outcome] = []
     run_loop(run_local(infos, checker.check, concurrency, done.append))
     outcomes = tuple(done)
-    return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker))
+    return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker),
+                       _held_back_of(checker))
 
 
 # -- the coordinator side --------------------------------------------------------------------
@@ -220,6 +228,7 @@ class Runner:
         self.recipe = recipe
         self.workers = workers
         self._requests: dict[str, int] = {}
+        self._held: dict[str, tuple[tuple[str, int], ...]] = {}  # worker -> its held_back
         self.chunks = 0
         self.failed_chunks = 0
         self._deadline: float | None = None
@@ -227,6 +236,14 @@ class Runner:
     @property
     def requests_made(self) -> int:
         return sum(self._requests.values())
+
+    @property
+    def held_back(self) -> Counter[str]:
+        """Requests the per-host limit delayed in the workers, by origin."""
+        total: Counter[str] = Counter()
+        for held in self._held.values():
+            total.update(dict(held))
+        return total
 
     def run(self, infos: Iterable[NodeInfo], sink: Sink, local_check: Check | None = None,
             deadline: float | None = None) -> None:
@@ -255,6 +272,9 @@ class Runner:
     def _collect(self, result: ChunkResult) -> tuple[Outcome, ...]:
         self.chunks += 1
         self._requests[result.worker] = max(self._requests.get(result.worker, 0), result.requests)
+        if sum(n for _, n in result.held_back) >= sum(n for _, n in self._held.get(
+                result.worker, ())):  # the counts only grow: the latest report is the total
+            self._held[result.worker] = result.held_back
         return result.outcomes
 
     def _run_processes(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:

@@ -231,6 +231,11 @@ def sweep(opts: SweepOptions) -> RunReport:
             report.extra["writer"] = "process" if writer.offloaded else "in-process"
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
+        held = http.held_back + runner.held_back
+        if held:  # the per-host limit, not --workers, held requests back: say where
+            report.extra["host_limit"] = {"per_host": config.http.per_host,
+                                          "workers": opts.workers,
+                                          "held_back": dict(held.most_common(5))}
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
         if deadline is not None:
