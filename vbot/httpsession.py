@@ -7,7 +7,9 @@ what runs in that thread:
 - one ``requests.Session`` per client, shared by the pool's threads (its ``HTTPAdapter`` pools
   keep-alive connections per host, sized to the concurrency); cookies are never stored or sent;
 - ``trust_env`` stays on: ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/
-  ``CURL_CA_BUNDLE``, ``.netrc`` are honoured exactly as requests honours them;
+  ``CURL_CA_BUNDLE``, ``.netrc`` are honoured exactly as requests honours them; requests' own
+  ``merge_environment_settings`` works out the proxy and CA settings, once per origin and session
+  (it scans the whole environment twice per call: most of requests' extra cost per request);
 - redirects are returned, not followed (``vbot/http.py`` follows them by hand);
 - the body is streamed (``stream=True``) and read in bounded pieces: a declared length over the
   cap is refused before reading, a decoded body over the cap (gzip bombs included) is cut off;
@@ -28,6 +30,8 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -98,9 +102,30 @@ class ResendOnce(Retry):
         return super().increment(*args, **kwargs)  # type: ignore[arg-type]
 
 
+class Session(requests.Session):
+    """``requests.Session`` remembering its environment settings per origin (a sweep's
+    environment does not change while it runs; the answer depends on scheme, host and port)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if proxies or not isinstance(url, str):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        found = self._environment.get(key)
+        if found is None:
+            found = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = found
+        return {**found, "proxies": dict(found["proxies"])}
+
+
 def new_session(headers: Mapping[str, str], pool_size: int) -> requests.Session:
     """A session whose connection pool per host holds ``pool_size`` connections."""
-    session = requests.Session()
+    session = Session()
     session.headers.update(headers)
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     adapter = requests.adapters.HTTPAdapter(
