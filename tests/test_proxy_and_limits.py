@@ -1,5 +1,6 @@
-"""The environment's proxy settings (as requests honours them) and the per-host limit the run
-summary names: real sweeps against the loopback fake upstream, through a real forward proxy."""
+"""The environment's proxy and .netrc settings (as requests honours them) and the per-host limit
+the run summary names: real sweeps against the loopback fake upstream, through a real forward
+proxy."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
+from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
+from vbot.config import HttpSettings
+from vbot.http import HttpClient
 from vbot.names import sharded_relpath
 
 WORLD = {"pypi": {f"pkg{i}": {"versions": ["1.0", f"1.{i + 1}"]} for i in range(10)}}
@@ -156,3 +159,18 @@ def test_no_host_limit_line_when_the_limit_never_held(tmp_path, make_remote, wor
     out = io.StringIO()
     report.print_summary(out)
     assert "host limit" not in out.getvalue()
+
+
+def test_netrc_applies_only_where_vbot_has_no_credentials(fake, tmp_path, monkeypatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-pw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    fake.set_world({**WORLD, "github": {"o/r": {"releases": [], "tags": ["v1"]}}})
+    creds = {f"{fake.base_url}/github": {"Authorization": "Bearer tok-OWN-1"}}
+    http = Blocking(HttpClient(HttpSettings(), creds))
+    http.get(f"{fake.base_url}/pypi/pkg1/json")
+    http.get(f"{fake.base_url}/github/repos/o/r/tags")
+    seen = {h["path"]: h.get("Authorization") for h in fake.headers_seen}
+    assert (seen["/pypi/pkg1/json"] or "").startswith("Basic ")  # requests read the .netrc
+    assert seen["/github/repos/o/r/tags"] == "Bearer tok-OWN-1"  # vbot's own token wins

@@ -142,9 +142,12 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
     """Send one request and read the answer (blocking); redirects are returned."""
     if _UNSAFE.search(url):  # requests would quote or drop some of these: refuse instead
         raise InvalidURL("control characters or spaces in the URL")
+    sent = dict(headers)
+    # vbot's own Authorization wins: requests would otherwise let a ~/.netrc entry replace it
+    own = _as_is if any(k.lower() == "authorization" for k in sent) else None
     try:
-        resp = session.request(method, url, headers=dict(headers), data=data, timeout=timeout,
-                               stream=True, allow_redirects=False)
+        resp = session.request(method, url, headers=sent, data=data, timeout=timeout,
+                               stream=True, allow_redirects=False, auth=own)
     except requests.exceptions.Timeout as exc:
         raise ExchangeTimeout(type(exc).__name__) from None
     except _UNSENDABLE as exc:
@@ -160,6 +163,11 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
         raise
     resp.raw.release_conn()  # read to the end: the connection goes back to the pool
     return Answer(resp.status_code, resp.headers, body)
+
+
+def _as_is(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth hook that changes nothing (the request carries its own Authorization)."""
+    return request
 
 
 def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> bytes:
