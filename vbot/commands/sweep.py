@@ -188,6 +188,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         if cache is not None:
             stack.callback(cache.close)
         http = make_http(config, opts.workers, cache)
+        stack.callback(http.close)  # its threads and pooled connections
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
         # local: checker.check runs here; process/dask: each worker builds its own from a recipe
