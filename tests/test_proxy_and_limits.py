@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import HttpSettings
+from vbot.executors import ChunkResult, ExecutorSpec, Recipe, Runner
 from vbot.http import HttpClient
 from vbot.names import sharded_relpath
 
@@ -174,3 +175,14 @@ def test_netrc_applies_only_where_vbot_has_no_credentials(fake, tmp_path, monkey
     seen = {h["path"]: h.get("Authorization") for h in fake.headers_seen}
     assert (seen["/pypi/pkg1/json"] or "").startswith("Basic ")  # requests read the .netrc
     assert seen["/github/repos/o/r/tags"] == "Bearer tok-OWN-1"  # vbot's own token wins
+
+
+def test_held_back_counts_from_worker_processes_add_up() -> None:
+    """Each worker reports its running totals with every chunk; the sweep adds up the latest."""
+    runner = Runner(ExecutorSpec("process"), Recipe("sweep-x", dict), workers=4)
+    runner._collect(ChunkResult((), "host:1", 5, (("http://a.example", 3),)))
+    runner._collect(ChunkResult((), "host:1", 9, (("http://a.example", 7),)))
+    runner._collect(ChunkResult((), "host:2", 4, (("http://a.example", 2),
+                                                  ("http://b.example", 1))))
+    assert runner.held_back == {"http://a.example": 9, "http://b.example": 1}
+    assert runner.requests_made == 13
