@@ -28,6 +28,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in list(os.environ):
         if key.startswith("VBOT_") or key in ("GITHUB_TOKEN", "GH_TOKEN"):
             monkeypatch.delenv(key)
+        elif key.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "netrc"):
+            monkeypatch.delenv(key)  # requests honours these: the fake upstream is loopback
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

@@ -2,8 +2,9 @@
 
 Three executors, one contract: the caller's ``sink`` gets one outcome per node as checks
 complete, and the caller alone writes files and commits. ``local`` (the default) runs the checks
-in this process as asyncio tasks on one event loop (``run_local``): no threads, so no GIL
-hand-offs, and the sink runs on the loop between checks. ``process`` (a local process pool) and
+in this process as asyncio tasks on one event loop (``run_local``); each HTTP exchange runs in a
+thread of the client's bounded pool (requests is blocking), and the sink runs on the loop
+between checks. ``process`` (a local process pool) and
 ``dask`` (a ``distributed`` cluster) send chunks of nodes to workers; each worker process builds
 its own checker (HTTP client, sources) from a picklable recipe, once per sweep, checks its chunk
 on its own event loop and sends back only outcomes. A chunk whose worker dies is retried
@@ -25,6 +26,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -53,12 +55,9 @@ Sink = Callable[[Outcome], None]
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on a new event loop: uvloop's when it is installed, else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+    """Run ``main`` on a new asyncio event loop (the HTTP exchanges themselves run in the
+    client's thread pool, vbot/http.py)."""
+    return asyncio.run(main)
 
 
 async def _guarded(check: Check, info: NodeInfo) -> Outcome:
@@ -149,6 +148,7 @@ class ChunkResult:
     outcomes: tuple[Outcome, ...]
     worker: str  # host:pid of the process that checked the chunk
     requests: int  # HTTP requests made so far by that process's checker for this sweep
+    held_back: tuple[tuple[str, int], ...] = ()  # (origin, requests its per-host limit delayed)
 
 
 @functools.lru_cache(maxsize=16)
@@ -164,6 +164,11 @@ def _requests_of(checker: Any) -> int:
     return int(getattr(getattr(ctx, "http", None), "requests_made", 0))
 
 
+def _held_back_of(checker: Any) -> tuple[tuple[str, int], ...]:
+    held = getattr(getattr(getattr(checker, "ctx", None), "http", None), "held_back", {})
+    return tuple(sorted(held.items()))
+
+
 def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> ChunkResult:
     """Worker-side task: check a chunk of nodes, ``concurrency`` at a time, on an event loop of
     its own; return the outcomes."""
@@ -174,7 +179,8 @@ def check_chunk(recipe: Recipe, infos: Sequence[NodeInfo], concurrency: int) -> 
     done: list[Outcome] = []
     run_loop(run_local(infos, checker.check, concurrency, done.append))
     outcomes = tuple(done)
-    return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker))
+    return ChunkResult(outcomes, f"{socket.gethostname()}:{os.getpid()}", _requests_of(checker),
+                       _held_back_of(checker))
 
 
 # -- the coordinator side --------------------------------------------------------------------
@@ -225,6 +231,7 @@ class Runner:
         self.recipe = recipe
         self.workers = workers
         self._requests: dict[str, int] = {}
+        self._held: dict[str, tuple[tuple[str, int], ...]] = {}  # worker -> its held_back
         self.chunks = 0
         self.failed_chunks = 0
         self._deadline: float | None = None
@@ -232,6 +239,14 @@ class Runner:
     @property
     def requests_made(self) -> int:
         return sum(self._requests.values())
+
+    @property
+    def held_back(self) -> Counter[str]:
+        """Requests the per-host limit delayed in the workers, by origin."""
+        total: Counter[str] = Counter()
+        for held in self._held.values():
+            total.update(dict(held))
+        return total
 
     def run(self, infos: Iterable[NodeInfo], sink: Sink, local_check: Check | None = None,
             deadline: float | None = None) -> None:
@@ -260,6 +275,9 @@ class Runner:
     def _collect(self, result: ChunkResult) -> tuple[Outcome, ...]:
         self.chunks += 1
         self._requests[result.worker] = max(self._requests.get(result.worker, 0), result.requests)
+        if sum(n for _, n in result.held_back) >= sum(n for _, n in self._held.get(
+                result.worker, ())):  # the counts only grow: the latest report is the total
+            self._held[result.worker] = result.held_back
         return result.outcomes
 
     def _run_processes(self, infos: Sequence[NodeInfo]) -> Iterator[Outcome]:

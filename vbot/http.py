@@ -1,7 +1,10 @@
 """The HTTP layer every source uses: pooled sessions, timeouts, retries, limits, secrets.
 
-- asyncio: one event loop runs every check of a sweep (``vbot/transport.py`` speaks HTTP/1.1,
-  connections kept alive per origin); nothing here blocks the loop;
+- requests is the HTTP library: each exchange runs ``requests.Session.request`` (one session per
+  client, its connection pools sized to the concurrency) in a thread of a bounded pool
+  (``vbot/httpsession.py``); the checks themselves run on one asyncio event loop, which only
+  waits: retries, backoff and pauses never hold a thread;
+- the environment's proxy, CA and ``.netrc`` settings apply as requests applies them;
 - connect/read timeouts on every request, a cap on the body size;
 - retries with exponential backoff and full jitter on connection errors, resets, 5xx and 429,
   honouring ``Retry-After`` up to a cap (beyond the cap: a rate-limited failure, no waiting);
@@ -11,7 +14,8 @@
   request to the scope fails at once as rate-limited (transient) instead of hanging;
 - an optional sweep deadline: timeouts and sleeps are clamped to the time left, and after the
   deadline requests fail at once as transient;
-- a per-host concurrency limit on top of the worker count;
+- a per-host concurrency limit on top of the worker count; requests that had to wait for it are
+  counted per host (``held_back``) so the run summary can say which limit held a sweep back;
 - credentials are attached only to URLs under the base URL they belong to, and never follow
   a redirect elsewhere (redirects are followed by hand, credentials re-decided per hop, caller
   headers that carry secrets dropped when a hop changes origin);
@@ -26,10 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -37,8 +45,15 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.httpcache import Digest, Fetched, HttpCache
+from vbot.httpsession import (
+    BodyTooLarge,
+    ExchangeError,
+    ExchangeTimeout,
+    InvalidURL,
+    exchange,
+    new_session,
+)
 from vbot.redact import redact
-from vbot.transport import BodyTooLarge, InvalidURL, Transport, TransportError, TransportTimeout
 
 MAX_REDIRECTS = 5
 USER_AGENT = "vbot/0.1 (+version bot for package graphs)"
@@ -46,6 +61,7 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # caller-supplied headers that must not cross to another origin on a redirect
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "private-token"})
 MIN_TIMEOUT = 0.05
+MAX_THREADS = 256  # threads doing blocking exchanges, per client (one client per process)
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,10 @@ class HttpClient:
         credentials: Mapping[str, Mapping[str, str]] | None = None,
         scopes: Iterable[str] = (),
         cache: HttpCache | None = None,
+        concurrency: int = 64,
     ) -> None:
+        """``concurrency``: requests in flight at most (the sweep's ``--workers``); it sizes the
+        thread pool and the connection pools."""
         self.settings = settings
         self.cache = cache  # conditional requests + same-URL dedup (vbot/httpcache.py)
         # credentials belong to a base URL (scheme, host, port and path prefix), nothing else
@@ -146,7 +165,12 @@ class HttpClient:
         # rate-limit scopes: API bases (longest first); a URL under none is its own origin
         bases = {s.rstrip("/") + "/" for s in scopes} | {k for k, _ in self._credentials}
         self._scopes = sorted(bases, key=len, reverse=True)
-        self._transport = Transport({"User-Agent": USER_AGENT})
+        self._threads = max(1, min(MAX_THREADS, concurrency))
+        self._session = new_session({"User-Agent": USER_AGENT},
+                                    pool_size=min(self._threads, max(settings.per_host, 1)))
+        self._pool: ThreadPoolExecutor | None = None  # started on the first request
+        self._pool_lock = threading.Lock()
+        self.held_back: Counter[str] = Counter()  # origin -> requests the per-host limit delayed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         self._paused: dict[str, float] = {}  # scope -> monotonic time the pause ends
@@ -163,7 +187,15 @@ class HttpClient:
         sem = self._host_limits.get(host)
         if sem is None:
             sem = self._host_limits[host] = asyncio.Semaphore(self.settings.per_host)
+        if sem.locked():  # this request waits for the per-host limit, not for --workers
+            self.held_back[host] += 1
         return sem
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="vbot-http")
+            return self._pool
 
     def rewrite(self, url: str) -> str:
         for old, new in self.settings.rewrite:
@@ -277,10 +309,13 @@ class HttpClient:
             timeout = self._timeouts(current)
             async with self._host_limit(parts):
                 self.requests_made += 1
+                left = self._left(current)
+                end = None if left is None else time.monotonic() + left
+                call = functools.partial(exchange, self._session, method, target, sent,
+                                         timeout, payload, self.settings.max_body_bytes, end)
                 try:
-                    answer = await self._transport.request(
-                        method, target, sent, timeout, payload, self.settings.max_body_bytes,
-                        self._left(current), parts)
+                    answer = await asyncio.get_running_loop().run_in_executor(
+                        self._executor(), call)
                 except BodyTooLarge as exc:
                     cap = self.settings.max_body_bytes
                     declared = f" (Content-Length {exc.declared})" if exc.declared else ""
@@ -328,11 +363,11 @@ class HttpClient:
             delay = self._backoff(attempt)
             try:
                 last = await self._once(method, url, hdrs, body)
-            except TransportTimeout:
+            except ExchangeTimeout:
                 self._left(url)  # the deadline, not the server, cut it short
                 problem = "timed out"
                 continue
-            except TransportError as exc:
+            except ExchangeError as exc:
                 problem = f"connection failed ({exc})"
                 continue
             except InvalidURL as exc:
@@ -388,4 +423,9 @@ class HttpClient:
         return (await self.get(url, headers, digest=keep.digest if keep else None)).json()
 
     def close(self) -> None:
-        self._transport.close()
+        """Stop the threads and close the pooled connections (the client is done)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._session.close()

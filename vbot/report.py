@@ -118,6 +118,12 @@ class RunReport:
             pushed = ", pushed" if self.extra.get("pushed") else ""
             print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
         self.print_table(out)
+        limit = self.extra.get("host_limit")
+        if limit and limit.get("held_back"):
+            host, count = next(iter(limit["held_back"].items()))
+            print(f"  host limit: {host} held back {count} requests (limit {limit['per_host']} "
+                  f"per host; raise [http] per_host or VBOT_HTTP_PER_HOST; --workers "
+                  f"{limit['workers']})", file=out)
         for failure in self.failures()[:10]:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
         if len(self.failures()) > 10:

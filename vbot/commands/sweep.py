@@ -67,7 +67,7 @@ def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> H
             credentials.setdefault(org, {}).update(headers)
     # each source's API base is its own rate-limit scope (a pause for one never stalls another)
     scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
-    return HttpClient(config.http, credentials, scopes=scopes, cache=cache)
+    return HttpClient(config.http, credentials, scopes=scopes, cache=cache, concurrency=workers)
 
 
 def deadline_at(deadline: float | None) -> float | None:
@@ -202,6 +202,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         if cache is not None:
             stack.callback(cache.close)
         http = make_http(config, opts.workers, cache)
+        stack.callback(http.close)  # its threads and pooled connections
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
         # local: checker.check runs here; process/dask: each worker builds its own from a recipe
@@ -256,6 +257,11 @@ def sweep(opts: SweepOptions) -> RunReport:
             report.extra["writer"] = "process" if writer.offloaded else "in-process"
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
+        held = http.held_back + runner.held_back
+        if held:  # the per-host limit, not --workers, held requests back: say where
+            report.extra["host_limit"] = {"per_host": config.http.per_host,
+                                          "workers": opts.workers,
+                                          "held_back": dict(held.most_common(5))}
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
         if deadline is not None:

@@ -1,10 +1,9 @@
-"""vbot/transport.py against a scripted loopback server speaking raw HTTP/1.1 bytes: the
-framings the fake upstream never uses (chunked, gzip, read-to-close, interim answers), broken
-answers, limits and connection reuse."""
+"""vbot/httpsession.py (requests underneath) against a scripted loopback server speaking raw
+HTTP/1.1 bytes: the framings the fake upstream never uses (chunked, gzip, read-to-close, interim
+answers), broken answers, the body cap, unsendable URLs and connection reuse."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import socket
 import threading
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vbot.transport import BodyTooLarge, InvalidURL, Transport, TransportError
+from vbot.httpsession import BodyTooLarge, ExchangeError, InvalidURL, exchange, new_session
 
 
 class Scripted:
@@ -73,15 +72,13 @@ def scripted() -> Iterator[type[Scripted]]:
 
 
 def fetch(url: str, *urls: str, method: str = "GET", max_bytes: int = 1 << 20) -> list:
-    """The answers to GETs of ``url`` and ``urls`` in turn, on one transport (one loop)."""
-    async def run() -> list:
-        transport = Transport()
-        try:
-            return [await transport.request(method, u, timeout=(2.0, 2.0), max_bytes=max_bytes)
-                    for u in (url, *urls)]
-        finally:
-            transport.close()
-    return asyncio.run(run())
+    """The answers to requests of ``url`` and ``urls`` in turn, on one session."""
+    session = new_session({"User-Agent": "vbot-test"}, pool_size=4)
+    try:
+        return [exchange(session, method, u, {}, (2.0, 2.0), None, max_bytes, None)
+                for u in (url, *urls)]
+    finally:
+        session.close()
 
 
 def test_chunked_body_with_extensions_and_trailers(scripted) -> None:
@@ -150,13 +147,12 @@ def test_headers_case_insensitive_and_repeats_joined(scripted) -> None:
 
 @pytest.mark.parametrize("reply", [
     b"SMTP ready\r\n\r\n",  # not HTTP at all
-    b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort<close>",  # truncated body
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n<close>",
 ])
 def test_broken_answers_are_transport_errors(scripted, reply: bytes) -> None:
     server = scripted([reply])
-    with pytest.raises(TransportError):
+    with pytest.raises(ExchangeError):
         fetch(f"{server.url}/a")
 
 
