@@ -21,7 +21,8 @@ sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
 
-from vbot.gitrepo import Workspace, create_remote  # noqa: E402
+from vbot.git.fixtures import create_remote  # noqa: E402
+from vbot.git.workspace import Workspace  # noqa: E402
 from vbot.names import sharded_relpath  # noqa: E402
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.scaleworld import make_scale_tree, scale_world  # noqa: E402
 from vbot.fakeupstream import FakeUpstream  # noqa: E402
-from vbot.gitrepo import create_remote  # noqa: E402
+from vbot.git.fixtures import create_remote  # noqa: E402
 
 
 class Cluster:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
 
-from vbot.gitrepo import create_remote  # noqa: E402
+from vbot.git.fixtures import create_remote  # noqa: E402
 from vbot.names import sharded_relpath  # noqa: E402
 
 NV_VENV = HERE / ".venv"

@@ -15,7 +15,7 @@ import git
 import pytest
 
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import create_remote
+from vbot.git.fixtures import create_remote
 from vbot.names import sharded_relpath
 from vbot.paths import resource_dir
 

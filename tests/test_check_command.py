@@ -22,7 +22,7 @@ from vbot.commands.sweep import make_http
 from vbot.config import load_config
 from vbot.datarepo import DataRepo
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import create_remote
+from vbot.git.fixtures import create_remote
 from vbot.main import main
 from vbot.nodeinfo import Controls, NodeInfo, node_info
 from vbot.sources import Context

@@ -17,7 +17,9 @@ import pytest
 from tests.conftest import make_cf_tree, node_attrs, write_json
 from vbot.errors import EXIT_OK, EXIT_PUSH, EXIT_USER, PushError, VbotError
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import Workspace, clean_error, moved
+from vbot.git.env import clean_error
+from vbot.git.push import moved
+from vbot.git.workspace import Workspace
 from vbot.names import sharded_relpath
 
 NAMES = [f"pkg{i:02d}" for i in range(8)]

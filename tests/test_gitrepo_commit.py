@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import write_json
 from vbot.errors import VbotError
-from vbot.gitrepo import Workspace
+from vbot.git.workspace import Workspace
 
 
 def test_commit_new_modified_deleted_and_nothing(tmp_path: Path, make_remote) -> None:

@@ -15,7 +15,7 @@ from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.status import collect
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import create_remote
+from vbot.git.fixtures import create_remote
 from vbot.main import main
 from vbot.names import sharded_relpath
 from vbot.paths import resource_dir

@@ -28,6 +28,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _depth(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (the whole history) or more")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -68,6 +75,9 @@ def _add_repo_args(p: argparse.ArgumentParser) -> None:
                    help="commit locally but do not push")
     p.add_argument("--report", type=Path, metavar="FILE", help="write a JSON run report here")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--depth", type=_depth, metavar="N",
+                   help="commits of history the clone fetches (default: [git] depth of "
+                   "vbot.toml, else 1; 0: the whole history)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
             shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache,
-            skip_unconfigured=args.skip_unconfigured))
+            skip_unconfigured=args.skip_unconfigured, depth=args.depth))
         report.print_summary(sys.stdout)
         if report.only_internal():  # nothing was learnt: every check failed on vbot's side
             print("vbot: error: every node checked failed inside vbot (internal, see the "
@@ -226,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         from vbot.commands.merge import MergeOptions, merge, print_summary
 
         result = merge(MergeOptions(remote=args.repo, workdir=args.workdir, push=args.push,
-                                    report=args.report, progress=not args.quiet))
+                                    report=args.report, progress=not args.quiet,
+                                    depth=args.depth))
         print_summary(result, sys.stdout)
         return EXIT_OK
     if args.command == "demo":

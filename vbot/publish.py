@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from vbot.gitrepo import Workspace
+from vbot.git.workspace import Workspace
 from vbot.report import RunReport
 
 

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import FIXTURES, make_cf_tree
 from tests.sourcecheck import checker_for
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.gitrepo import create_remote
+from vbot.git.fixtures import create_remote
 from vbot.names import sharded_relpath
 from vbot.nodeinfo import node_info
 from vbot.recipe_template import JINJA, V1, extract, source_urls

@@ -25,7 +25,7 @@ from tests.sourcecheck import checker_for
 from vbot.check import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import create_remote
+from vbot.git.fixtures import create_remote
 from vbot.names import sharded_relpath
 from vbot.nodeinfo import node_info, skip_reason
 from vbot.paths import resource_dir

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.sourcecheck import check, checker_for, controls, git_node
 from vbot import versions
 from vbot.errors import UpstreamError
-from vbot.gitrepo import ls_remote_tags, make_tag_repo, remote_url_allowed
+from vbot.git.tags import ls_remote_tags, make_tag_repo, remote_url_allowed
 from vbot.nodeinfo import node_info
 from vbot.sources.rawurl import bump, substitute
 
@@ -199,3 +199,14 @@ def test_bump_candidates_are_all_newer(parts: list[int], sep: str) -> None:
     if len(parts) > 1 or sep == ".":
         assert substitute(url, current, cands[0]) == \
             f"https://example.org/x-{cands[0].replace('.', sep)}.tar.gz"
+
+
+def test_git_that_cannot_run_is_internal_and_writes_nothing(upstream, monkeypatch,
+                                                             tmp_path: Path) -> None:
+    """A machine without a runnable git is vbot's problem, not the remote's answer."""
+    checker = checker_for(upstream, GIT_WORLD)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no git to start
+    out = checker.check(node_info("bar", git_node("bar", "https://git.example.org/foo/bar.git",
+                                                  "1.0")))
+    assert out.status == "internal" and "cannot run git" in out.reason
+    assert out.document() is None  # the node's versions file is left as it is

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vbot import gitrepo
 from vbot.check import INVALID, SKIPPED, Checker, Outcome
 from vbot.config import load_config
 from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.explain import Explanation, RecordingHttp, shown_request
+from vbot.git.maintainer import repo_toplevel
 from vbot.nodeinfo import node_info, skip_reason
 from vbot.sources import Context
 
@@ -41,7 +41,7 @@ def data_repo_top(path: Path) -> Path:
     """``path`` itself when it holds a graph.json, else the top of the git clone around it."""
     if (path / "graph.json").is_file():
         return path
-    return gitrepo.repo_toplevel(path)
+    return repo_toplevel(path)
 
 
 def resolve(repo: DataRepo, wanted: tuple[str, ...]) -> list[str]:

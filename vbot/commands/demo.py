@@ -11,7 +11,7 @@ from typing import TextIO
 from vbot.commands.merge import MergeOptions, merge, print_summary
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.fakeupstream import FakeUpstream
-from vbot.gitrepo import create_remote, recent_commits
+from vbot.git.fixtures import create_remote, recent_commits
 from vbot.paths import resource_dir
 
 

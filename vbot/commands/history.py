@@ -9,13 +9,17 @@ graph.json blob only the node's own object is parsed (found by its ``"id"`` line
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from vbot import gitrepo, jsonio
+from vbot import jsonio
 from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
+from vbot.git import log as gitlog
+from vbot.git import maintainer
+from vbot.git.shallow import is_shallow, shallow_boundary
 from vbot.names import sharded_relpath, unsafe_reason
 
 VERSIONS = "versions"
@@ -103,10 +107,14 @@ def history(repo_dir: Path, node: str) -> list[HistoryEntry]:
     why = unsafe_reason(node)
     if why:
         raise VbotError(f"{node!r}: {why}")
-    top = gitrepo.repo_toplevel(repo_dir)
+    top = maintainer.repo_toplevel(repo_dir)
     layout, ids = read_graph(top)
     paths = node_paths(layout, node)
-    log = gitrepo.log(top, sorted(paths))
+    log = gitlog.log(top, sorted(paths))
+    if is_shallow(top):  # a maintainer's clone is not vbot's to deepen: say what to do
+        print(f"vbot: note: {top} is a shallow clone, its history stops at "
+              f"{', '.join(sorted(c[:10] for c in shallow_boundary(top)))}; for older changes "
+              f"run: git -C {top} fetch --unshallow (or --shallow-since=DATE)", file=sys.stderr)
     users: dict[str, set[str]] = {}  # blob -> the paths it appeared at
     for commit in log:
         for change in commit.changes:
@@ -115,7 +123,7 @@ def history(repo_dir: Path, node: str) -> list[HistoryEntry]:
                     users.setdefault(blob, set()).add(change.path)
     # only the node's value is kept per blob (graph.json blobs can be large)
     values = {(path, sha): _value(paths[path], path, data, node)
-              for sha, data in gitrepo.iter_blobs(top, list(users)) for path in users[sha]}
+              for sha, data in gitlog.iter_blobs(top, list(users)) for path in users[sha]}
     entries = []
     for commit in log:
         for change in commit.changes:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from vbot import gitrepo
 from vbot.errors import VbotError
+from vbot.git import maintainer
 from vbot.paths import resource_dir
 
 MARKER = "# vbot-hook:"
@@ -38,8 +38,8 @@ def _is_ours(path: Path) -> bool:
 
 def install_hooks(repo_dir: Path, out: TextIO, python: str | None = None) -> Path:
     """Install the hook; returns its path."""
-    top = gitrepo.repo_toplevel(repo_dir)
-    hooks = gitrepo.hooks_dir(top)
+    top = maintainer.repo_toplevel(repo_dir)
+    hooks = maintainer.hooks_dir(top)
     hooks.mkdir(parents=True, exist_ok=True)
     target = hooks / "pre-commit"
     kept = hooks / "pre-commit.local"

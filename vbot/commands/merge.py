@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from vbot import jsonio, schema, versions
 from vbot.datarepo import CF, DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.gitrepo import Workspace
+from vbot.git.workspace import Workspace
 from vbot.names import read_contained, sharded_relpath
 from vbot.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.progress import Progress
@@ -39,6 +39,8 @@ class MergeOptions:
     push: bool = True
     report: Path | None = None
     progress: bool = True
+    depth: int | None = None  # commits the clone holds (default: [git] depth, else 1; 0: all)
+    config: Path | None = None  # a vbot.toml whose [git] table says how to clone
 
 
 @dataclass
@@ -137,7 +139,8 @@ def merge(opts: MergeOptions) -> MergeResult:
     changed = unchanged = 0
     with ExitStack() as stack:
         with report.phase("clone"):
-            ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir))
+            ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
+                                                    config=opts.config))
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])

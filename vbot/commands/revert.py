@@ -1,6 +1,7 @@
 """``vbot revert RUN_ID... [REPO]``: undo sweep or merge runs with ``git revert`` and push.
 
-The commits are found by their ``Vbot-Run:`` trailer in one ``git log`` call and reverted
+The commits are found by their ``Vbot-Run:`` trailer in one ``git log`` call (a shallow
+workspace fetches older history until it holds them, see :func:`find_runs_deepening`) and reverted
 newest first (a merge before the sweep it merged) into one commit, whose message carries a
 ``Vbot-Reverts:`` trailer per run and its own ``Vbot-Run: revert-...`` id. Nothing is forced:
 the push is an ordinary fast-forward (rebased and retried when the remote moved).
@@ -12,11 +13,13 @@ import re
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from vbot import gitrepo
 from vbot.errors import VbotError
-from vbot.gitrepo import Workspace
+from vbot.git import log as gitlog
+from vbot.git import maintainer
+from vbot.git.shallow import shallow_boundary
+from vbot.git.workspace import Workspace
 from vbot.report import new_run_id
 
 RUN_ID = re.compile(r"^(?:sweep|merge|revert)-\d{8}T\d{6}Z-[0-9a-f]+$")
@@ -55,8 +58,8 @@ def find_runs(path: Path, run_ids: tuple[str, ...]) -> list[tuple[str, str]]:
     wanted = set(run_ids)
     found: list[tuple[str, str]] = []
     already: dict[str, str] = {}
-    for entry in gitrepo.log(path):
-        for rid in gitrepo.reverted_runs(entry.message):
+    for entry in gitlog.log(path):
+        for rid in gitlog.reverted_runs(entry.message):
             already.setdefault(rid, entry.sha)
         rid = entry.run_id
         if rid in wanted and not entry.subject.startswith("vbot revert"):
@@ -70,6 +73,27 @@ def find_runs(path: Path, run_ids: tuple[str, ...]) -> list[tuple[str, str]]:
     return found
 
 
+def find_runs_deepening(ws: Workspace, run_ids: tuple[str, ...]) -> list[tuple[str, str]]:
+    """:func:`find_runs` in a shallow workspace: older history is fetched until each run's
+    commit and its parent are there (or the whole history is, and a run is still missing)."""
+    found: dict[str, Any] = {}
+
+    def enough() -> bool:
+        try:
+            found["runs"] = find_runs(ws.path, run_ids)
+        except VbotError as exc:
+            if not str(exc).startswith("no commit with"):
+                raise
+            found["error"] = exc
+            return False
+        boundary = shallow_boundary(ws.path)  # commits whose parents are not fetched yet
+        return not any(sha in boundary for _, sha in found["runs"])
+
+    if not ws.deepen_until(enough):
+        raise found["error"]
+    return found["runs"]
+
+
 def revert_message(run_id: str, runs: list[tuple[str, str]]) -> str:
     names = ", ".join(rid for rid, _ in runs)
     lines = "".join(f"This reverts commit {sha} ({rid}).\n" for rid, sha in runs)
@@ -78,12 +102,12 @@ def revert_message(run_id: str, runs: list[tuple[str, str]]) -> str:
 
 
 def revert(opts: RevertOptions, out: TextIO) -> RevertResult:
-    remote = opts.remote or gitrepo.origin_url(gitrepo.repo_toplevel(Path.cwd()))
+    remote = opts.remote or maintainer.origin_url(maintainer.repo_toplevel(Path.cwd()))
     run_id = new_run_id("revert")
     with ExitStack() as stack:
         ws = stack.enter_context(Workspace.open(remote, opts.workdir))
-        runs = find_runs(ws.path, opts.run_ids)
-        sha = gitrepo.revert_commits(ws, [c for _, c in runs], revert_message(run_id, runs))
+        runs = find_runs_deepening(ws, opts.run_ids)
+        sha = maintainer.revert_commits(ws, [c for _, c in runs], revert_message(run_id, runs))
         for rid, commit in runs:
             print(f"reverting {rid} (commit {commit[:12]})", file=out)
         pushed = False

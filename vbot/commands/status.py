@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import defaultdict
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
-from vbot import gitrepo, jsonio, versions
+from vbot import jsonio, versions
 from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
-from vbot.gitrepo import Workspace
+from vbot.git import log as gitlog
+from vbot.git import maintainer
+from vbot.git.options import CloneOptions
+from vbot.git.shallow import is_shallow
+from vbot.git.workspace import Workspace
 from vbot.names import sharded_relpath, unsafe_reason
 from vbot.statuspage import StatusData, SweepPoint, render_html
 from vbot.validation import classify
@@ -84,10 +89,10 @@ def _failures(files: dict[str, str], blobs: dict[str, bytes | None],
 def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
     """Everything the page shows, from the committed state ``rev`` of a clone or bare repo:
     one ``git ls-tree``, one ``git cat-file --batch`` and one ``git log`` call."""
-    files = gitrepo.tree_files(repo_dir, rev)
+    files = gitlog.tree_files(repo_dir, rev)
     if "graph.json" not in files:
         raise VbotError(f"{repo_dir}: no graph.json in {rev} (not a data repo?)")
-    graph = _doc(gitrepo.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
+    graph = _doc(gitlog.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
     if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
         raise VbotError(f"{repo_dir}: graph.json is not node-link graph data")
     cf = any(isinstance(n, dict) and isinstance(n.get("payload"), dict) and LAZY in n["payload"]
@@ -98,10 +103,10 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
         wanted += [sha for p, sha in files.items()
                    if p.endswith(".json") and p.split("/", 1)[0] in ("node_attrs",
                                                                       "version_pr_info")]
-    blobs = gitrepo.read_blobs(repo_dir, wanted)
+    blobs = gitlog.read_blobs(repo_dir, wanted)
     count, outdated = _outdated(graph, files, blobs, cf)
-    log = gitrepo.log(repo_dir, rev=rev)
-    reverted = {rid for e in log for rid in gitrepo.reverted_runs(e.message)}
+    log = gitlog.log(repo_dir, rev=rev)
+    reverted = {rid for e in log for rid in gitlog.reverted_runs(e.message)}
     sweeps = []
     merges = reverts = 0
     for entry in reversed(log):
@@ -119,12 +124,21 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
                       sweeps=sweeps, merges=merges, reverts=reverts)
 
 
+HISTORY = CloneOptions(depth=0)
+
+
 def status(repo: str, html_out: Path, out: TextIO, workdir: Path | None = None) -> StatusData:
     with ExitStack() as stack:
-        if gitrepo.is_git_dir(repo):  # a clone or a bare repo: read its HEAD directly
+        if maintainer.is_git_dir(repo):  # a clone or a bare repo: read its HEAD directly
             root = Path(repo).resolve()
+            if is_shallow(root):
+                print(f"vbot: note: {root} is a shallow clone: the sweep history shows only the "
+                      "commits it holds; give the data repo's URL for all of them",
+                      file=sys.stderr)
         else:
-            root = stack.enter_context(Workspace.open(repo, workdir)).path
+            # the page charts every sweep: the whole history (commits and trees; the blobs
+            # only of the checked-out folders it reads)
+            root = stack.enter_context(Workspace.open(repo, workdir, options=HISTORY)).path
         data = collect(root)
         title = f"vbot status: {Path(repo).name if Path(repo).name not in ('', '.') else root.name}"
         jsonio.atomic_write_text(html_out.resolve(), render_html(data, title))

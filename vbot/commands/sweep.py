@@ -16,7 +16,7 @@ from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
 from vbot.executors import ExecutorSpec, Recipe, Runner
 from vbot.filewriter import FileWriter
-from vbot.gitrepo import Workspace
+from vbot.git.workspace import Workspace
 from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import (
@@ -58,6 +58,7 @@ class SweepOptions:
     # -- scaling out (issue 6) --
     executor: ExecutorSpec = ExecutorSpec()
     shard: Shard | None = None
+    depth: int | None = None  # commits the clone holds (default: [git] depth, else 1; 0: all)
 
 
 def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> HttpClient:
@@ -192,7 +193,8 @@ def sweep(opts: SweepOptions) -> RunReport:
     out = sys.stderr
     with ExitStack() as stack:
         with report.phase("clone"):
-            ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir))
+            ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
+                                                    config=opts.config))
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)

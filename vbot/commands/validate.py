@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from vbot import gitrepo
 from vbot.errors import VbotError
+from vbot.git import log as gitlog
+from vbot.git import maintainer
 from vbot.validation import FOLDERS, Validator, classify, data_files, read_all
 
 
@@ -59,9 +60,9 @@ def validate(paths: list[Path], staged: bool, out: TextIO, err: TextIO,
     if staged:
         if len(paths) > 1:
             raise VbotError("--staged takes at most one DIR (the data repo clone)")
-        top = gitrepo.repo_toplevel(paths[0] if paths else cwd)
-        staged = {p: sha for p, sha in gitrepo.staged_blobs(top).items() if classify(p)}
-        blobs = gitrepo.read_blobs(top, list(staged.values()))
+        top = maintainer.repo_toplevel(paths[0] if paths else cwd)
+        staged = {p: sha for p, sha in gitlog.staged_blobs(top).items() if classify(p)}
+        blobs = gitlog.read_blobs(top, list(staged.values()))
         items: Iterable[tuple[str, str, bytes | None]] = (
             (p, p, blobs[sha]) for p, sha in sorted(staged.items()))
         what = "staged files"

@@ -177,7 +177,7 @@ def git(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Render
 
 
 def _bare_repo(world: dict[str, Any], key: str, tags: list[str]) -> Path:
-    from vbot.gitrepo import make_tag_repo
+    from vbot.git.tags import make_tag_repo
 
     lock = world.setdefault("_git_lock", threading.Lock())
     with lock:

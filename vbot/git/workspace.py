@@ -1,0 +1,169 @@
+"""The workspace: a private clone of the data repo's remote, locked while vbot works in it.
+
+One vbot process at a time works in it (an advisory lock); a crash can leave only uncommitted
+files, which the next run discards, or an unpushed commit, which the next run rebases and
+pushes. A crash inside git can also leave stale ``*.lock`` files, an interrupted rebase or a
+half-made clone; ``Workspace.open`` repairs each of these under the workspace lock before
+anything else happens. Committing is in :mod:`vbot.git.commit`, pushing in :mod:`vbot.git.push`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from vbot.errors import VbotError
+from vbot.git import commit as _commit
+from vbot.git import push as _push
+from vbot.git.env import IDENTITY, open_repo, secrets
+from vbot.git.lock import locked, remove_stale_locks
+from vbot.git.options import CloneOptions, clone_options
+from vbot.git.remote import default_workdir, normalise_remote, without_credentials
+from vbot.git.shallow import Log, apply_sparse, clone, deepen_until, sparse_folders, stderr_log
+from vbot.redact import redact
+
+
+@dataclass
+class Workspace:
+    path: Path
+    repo: git.Repo
+    branch: str
+    options: CloneOptions = field(default_factory=CloneOptions)
+    # the folders of the sparse checkout (None: everything is checked out)
+    sparse: tuple[str, ...] | None = None
+
+    # -- set-up ----------------------------------------------------------------------------
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, remote: str, workdir: Path | None = None, *,
+             options: CloneOptions | None = None, depth: int | None = None,
+             config: Path | None = None, log: Log = stderr_log) -> Iterator[Workspace]:
+        """Clone ``remote`` into ``workdir`` or bring an existing clone up to date; lock it.
+
+        ``options`` say how much to hold (:mod:`vbot.git.options`); without them, ``[git]``
+        of the workspace's vbot.toml (when there is one already) and of ``config``, then
+        ``depth``, decide.
+        """
+        remote = normalise_remote(remote)
+        path = (workdir or default_workdir(remote)).expanduser().resolve()
+        with locked(path.parent / f".{path.name}.lock"):
+            if (path / ".git").exists() and cls._half_cloned(path):
+                shutil.rmtree(path)  # a clone killed half-way: nothing of ours is in it
+            cloned = (path / ".git").exists()
+            if options is None:
+                options = clone_options([p for p in (path / "vbot.toml", config) if p], depth)
+            yield (cls._update(path, remote, options) if cloned
+                   else cls._clone(remote, path, options, log))
+
+    @staticmethod
+    def _half_cloned(path: Path) -> bool:
+        """True for a clone killed before its checkout: only ``.git``, no commit or no origin.
+
+        Anything else in the folder means it is not (only) ours: it is never deleted.
+        """
+        if [p.name for p in path.iterdir()] != [".git"]:
+            return False
+        try:
+            repo = git.Repo(path)
+            return not repo.head.is_valid() or "origin" not in [r.name for r in repo.remotes]
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+            return (path / ".git").is_dir()  # a .git folder git cannot read: a killed clone
+
+    @classmethod
+    def _clone(cls, remote: str, path: Path, options: CloneOptions, log: Log) -> Workspace:
+        if path.exists() and any(path.iterdir()):
+            raise VbotError(f"workdir {path} exists and is not a git clone")
+        try:
+            # a repo that cannot be cloned is a user error (exit 1), unlike a failed push
+            repo = clone(remote, path, options, log)
+        except VbotError:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        if not repo.head.is_valid():
+            raise VbotError(f"{redact(remote, secrets())}: the repository has no commits")
+        ws = cls(path=path, repo=repo, branch=repo.active_branch.name, options=options,
+                 sparse=sparse_folders(repo))
+        ws._ensure_identity()
+        return ws
+
+    @classmethod
+    def _update(cls, path: Path, remote: str, options: CloneOptions) -> Workspace:
+        try:
+            repo = open_repo(path)
+        except git.InvalidGitRepositoryError:
+            raise VbotError(f"workdir {path} is not a git clone") from None
+        origins = [r for r in repo.remotes if r.name == "origin"]
+        if not origins or not repo.head.is_valid():
+            raise VbotError(f"workdir {path} is not a vbot clone (no origin or no commit)")
+        if origins[0].url != remote:
+            if without_credentials(origins[0].url) != without_credentials(remote):
+                raise VbotError(f"workdir {path} is a clone of another remote "
+                                f"({redact(origins[0].url, secrets())})")
+            origins[0].set_url(remote)  # same remote, new credentials (e.g. a rotated token)
+        remove_stale_locks(path / ".git")
+        g = repo.git
+        # an interrupted rebase leaves HEAD detached: undo it before asking for the branch
+        with contextlib.suppress(git.GitCommandError):
+            g.rebase("--abort")
+        if repo.head.is_detached:
+            g.checkout("-f", cls._remote_branch(repo))
+        apply_sparse(repo, options)
+        ws = cls(path=path, repo=repo, branch=repo.active_branch.name, options=options,
+                 sparse=sparse_folders(repo))
+        ws._ensure_identity()
+        g.reset("--hard", "HEAD")
+        g.clean("-ffdxq")
+        ws.sync()
+        return ws
+
+    @staticmethod
+    def _remote_branch(repo: git.Repo) -> str:
+        """The branch the clone tracks (from origin/HEAD), for repairing a detached HEAD."""
+        try:
+            ref = repo.git.symbolic_ref("refs/remotes/origin/HEAD")
+        except git.GitCommandError:
+            return "main"
+        return ref.rsplit("/", 1)[-1]
+
+    def _ensure_identity(self) -> None:
+        reader = self.repo.config_reader()
+        with self.repo.config_writer() as cw:
+            if not reader.get_value("user", "name", ""):
+                cw.set_value("user", "name", IDENTITY[0])
+            if not reader.get_value("user", "email", ""):
+                cw.set_value("user", "email", IDENTITY[1])
+
+    # -- remote (vbot.git.push) ------------------------------------------------------------
+    def fetch(self) -> None:
+        _push.fetch(self)
+
+    def sync(self) -> None:
+        """Fetch and move onto the remote branch, keeping (rebasing) unpushed commits."""
+        _push.sync(self)
+
+    def push(self, attempts: int = 5, backoff: float = 0.5) -> None:
+        """Push HEAD; when the remote moved, fetch, rebase and try again. Never forces."""
+        _push.push(self, attempts, backoff)
+
+    def unpushed(self) -> int:
+        return _push.unpushed(self)
+
+    def deepen_until(self, done: Callable[[], bool]) -> bool:
+        """Fetch older history (``git fetch --deepen``) until ``done()`` or all of it is here."""
+        return deepen_until(self.repo, self.branch, done)
+
+    # -- commits (vbot.git.commit) ---------------------------------------------------------
+    def commit(self, pathspecs: list[str], message: str,
+               paths: Iterable[str] | None = None) -> str | None:
+        """Commit every change under ``pathspecs``; None when nothing changed (see
+        :func:`vbot.git.commit.commit`)."""
+        return _commit.commit(self, pathspecs, message, paths)
+
+    def changed_files(self, rev: str = "HEAD") -> list[str]:
+        out = self.repo.git.show("--name-only", "--format=", rev)
+        return [line for line in out.splitlines() if line]
