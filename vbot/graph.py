@@ -111,33 +111,39 @@ def dependents(graph: nx.Graph) -> dict[Hashable, int]:
     """For every node, how many nodes depend on it: ``len(nx.descendants(graph, n))``, for
     all nodes at once.
 
-    The strongly connected components are condensed into a DAG, which is walked from the
-    leaves up; each component's descendants are a bit set (a Python int) made of its
-    successors' sets. Bits are numbered in walking order, so a set's size is bounded by its
-    own position (leaves hold small ints), and a set is dropped as soon as the last component
-    that needs it has used it.
+    The graph (its strongly connected components condensed into single steps, when it has
+    cycles) is walked from the leaves up; each step's descendants are a bit set (a Python
+    int) made of its successors' sets. Bits are numbered in walking order, so a set's size is
+    bounded by its own position (leaves hold small ints), and a set is dropped as soon as the
+    last step that needs it has used it.
     """
     if not graph.is_directed():
         graph = graph.to_directed()
-    dag = nx.condensation(graph)
-    waiting = {c: dag.in_degree(c) for c in dag}  # predecessors still to use a closure
-    closure: dict[int, int] = {}  # component -> bits of itself and everything below it
+    try:
+        dag, order = graph, list(nx.topological_sort(graph))
+        members = None
+    except nx.NetworkXUnfeasible:  # cycles: each component is one step
+        dag = nx.condensation(graph)
+        order = list(nx.topological_sort(dag))
+        members = dict(dag.nodes(data="members"))
+    waiting = {step: len(dag.pred[step]) for step in dag}  # predecessors still to come
+    closure: dict[Hashable, int] = {}  # step -> bits of itself and everything below it
     counts: dict[Hashable, int] = {}
     next_bit = 0
-    for comp in reversed(list(nx.topological_sort(dag))):
+    for step in reversed(order):
         below = 0
-        for succ in dag.successors(comp):
+        for succ in dag.succ[step]:
             below |= closure[succ]
             waiting[succ] -= 1
             if not waiting[succ]:
                 del closure[succ]
-        members = dag.nodes[comp]["members"]
-        size = len(members)
+        nodes = (step,) if members is None else members[step]
+        size = len(nodes)
         count = below.bit_count() + size - 1  # a node is not its own dependent
-        for node in members:
+        for node in nodes:
             counts[node] = count
-        if waiting[comp]:
-            closure[comp] = below | (((1 << size) - 1) << next_bit)
+        if waiting[step]:
+            closure[step] = below | (((1 << size) - 1) << next_bit)
         next_bit += size
     return counts
 

@@ -29,8 +29,10 @@ MEMO_SIZE = 32768  # remembered verdicts per schema (a few MB at most)
 _SCALARS = (str, int, float, bool, type(None))
 
 
+@functools.cache
 def schema_dir() -> Path:
-    """The installed ``schemas/`` folder."""
+    """The installed ``schemas/`` folder (where it is does not change while vbot runs; what
+    is in it may)."""
     return resource_dir("schemas")
 
 
