@@ -111,3 +111,33 @@ def test_dependents_are_the_descendant_counts(edges: list[tuple[int, int]], lone
     graph.add_nodes_from(range(100, 100 + lonely))
     graph.add_edges_from(edges)
     assert dependents(graph) == {n: len(nx.descendants(graph, n)) for n in graph}
+
+
+attrs = st.dictionaries(st.sampled_from(["version", "pr_info", "requirements", "x"]),
+                        st.none() | st.text(max_size=5) | st.fixed_dictionaries(
+                            {"__lazy_json__": st.text(max_size=10)})
+                        | st.fixed_dictionaries({"__set__": st.just(True),
+                                                 "elements": st.lists(st.text(max_size=4))}),
+                        max_size=3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), ids=st.lists(st.text("abcxyz-", min_size=1, max_size=4), min_size=1,
+                                    max_size=8, unique=True))
+def test_node_link_round_trips_unchanged(data: st.DataObject, ids: list[str]) -> None:
+    pairs = st.tuples(st.sampled_from(ids), st.sampled_from(ids))
+    links = data.draw(st.lists(pairs, unique=True, max_size=12))  # any order, self links too
+    doc = {"directed": True, "multigraph": False, "graph": LUT,
+           "nodes": [{"id": n, **data.draw(attrs)} for n in ids],
+           "links": [{"source": s, "target": t} for s, t in links]}
+    for key in data.draw(st.lists(st.sampled_from(["directed", "multigraph", "graph"]),
+                                  unique=True)):
+        del doc[key]  # files without networkx's optional keys stay without them
+    graph = from_node_link(json.loads(json.dumps(doc)))
+    assert to_node_link(graph, doc) == doc
+    name = data.draw(st.sampled_from(ids))
+    graph.nodes[name]["new_version"] = "9.9"
+    changed = to_node_link(graph, doc)
+    assert changed["links"] == doc["links"]
+    assert [n for n, m in zip(changed["nodes"], doc["nodes"], strict=True) if n != m] == [
+        {**next(m for m in doc["nodes"] if m["id"] == name), "new_version": "9.9"}]
