@@ -67,6 +67,12 @@ def test_the_file_keeps_its_own_keys() -> None:
     assert to_node_link(graph, doc) == doc
     bare = {"nodes": [{"id": "a"}]}
     assert to_node_link(from_node_link(bare), bare) == bare
+    multi = {"multigraph": True, "nodes": [{"id": "a"}, {"id": "b"}],
+             "links": [{"source": "b", "target": "a"}, {"source": "a", "target": "b"},
+                       {"source": "b", "target": "a"}]}
+    graph = from_node_link(multi)
+    assert graph.is_multigraph() and graph.number_of_edges("b", "a") == 2
+    assert to_node_link(graph, multi) == multi
 
 
 @pytest.mark.parametrize(("doc", "message"), [

@@ -30,7 +30,7 @@ class NodeDocError(Exception):
 @dataclass
 class DataRepo:
     root: Path
-    graph: nx.DiGraph  # graph.json through networkx (node attributes: the graph.json entries)
+    graph: nx.Graph  # graph.json through networkx (a DiGraph unless the file says otherwise)
     layout: str
     _dependents: dict[Any, int] | None = field(default=None, repr=False)
 

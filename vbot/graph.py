@@ -56,7 +56,7 @@ def structure_problems(doc: dict[str, Any]) -> list[str]:
     return found
 
 
-def from_node_link(doc: Any, where: str = "graph.json") -> nx.DiGraph:
+def from_node_link(doc: Any, where: str = "graph.json") -> nx.Graph:
     """The graph of a ``graph.json`` document; VbotError naming ``where`` when the schema
     refuses it or networkx could only read it by changing it."""
     try:
@@ -86,11 +86,23 @@ def to_node_link(graph: nx.Graph, like: Any) -> dict[str, Any]:
     for name, default in _DEFAULTS.items():  # not in the file and still the default: omitted
         if name not in old and doc.get(name) == default:
             doc.pop(name, None)
-    position: dict[Any, int] = {}
-    for i, link in enumerate(old.get(key) or ()):
+    old_links = old.get(key) or ()
+    if graph.is_multigraph() and not any(isinstance(x, dict) and "key" in x for x in old_links):
+        for link in doc[key]:  # the file numbers no parallel links: neither does the rewrite
+            link.pop("key", None)
+    places: dict[Any, list[int]] = {}  # link -> its positions in the file (parallel links)
+    for i, link in enumerate(old_links):
         if isinstance(link, dict):
-            position.setdefault(_link_id(link), i)
-    doc[key].sort(key=lambda link: position.get(_link_id(link), len(position)))
+            places.setdefault(_link_id(link), []).append(i)
+    used: dict[Any, int] = {}
+
+    def place(link: dict[str, Any]) -> int:
+        ident = _link_id(link)
+        nth = used[ident] = used.get(ident, -1) + 1
+        where = places.get(ident, ())
+        return where[nth] if nth < len(where) else len(old_links)
+
+    doc[key].sort(key=place)
     if key not in old and not doc[key]:
         del doc[key]
     for name, value in old.items():

@@ -46,7 +46,7 @@ def _find(files: dict[str, str], folder: str, name: str) -> str | None:
     return files.get(sharded_relpath(folder, name)) or files.get(f"{folder}/{name}.json")
 
 
-def _outdated(graph: nx.DiGraph, files: dict[str, str], blobs: dict[str, bytes | None],
+def _outdated(graph: nx.Graph, files: dict[str, str], blobs: dict[str, bytes | None],
               cf: bool) -> tuple[int, list[tuple[str, str, str]]]:
     names = [n for n in graph if unsafe_reason(n) is None]
     found = []
