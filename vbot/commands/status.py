@@ -23,7 +23,7 @@ from vbot import gitrepo, jsonio, versions
 from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
 from vbot.gitrepo import Workspace
-from vbot.graph import dependents, from_node_link
+from vbot.graph import by_dependents, dependents, from_node_link
 from vbot.names import sharded_relpath, unsafe_reason
 from vbot.statuspage import StatusData, SweepPoint, render_html
 from vbot.validation import classify
@@ -105,7 +105,8 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
     blobs = gitrepo.read_blobs(repo_dir, wanted)
     count, outdated = _outdated(graph, files, blobs, cf)
     counts = dependents(graph)
-    outdated.sort(key=lambda row: (-counts[row[0]], row[0]))  # most depended-on first
+    rows = {row[0]: row for row in outdated}
+    outdated = [rows[name] for name in by_dependents(list(rows), counts)]
     log = gitrepo.log(repo_dir, rev=rev)
     reverted = {rid for e in log for rid in gitrepo.reverted_runs(e.message)}
     sweeps = []
