@@ -40,7 +40,6 @@ def schema_dir() -> Path:
 class Schema:
     """A compiled schema file and the verdicts it gave on small flat documents."""
 
-    path: Path
     validator: Any  # jsonschema.protocols.Validator
     _memo: dict[Any, bool] = field(default_factory=dict, repr=False)
 
@@ -95,7 +94,7 @@ def _compile(path: str, stamp: tuple[int, ...]) -> Schema:
     except (OSError, ValueError, jsonschema.exceptions.SchemaError) as exc:
         raise VbotError(f"{path}: not a usable JSON Schema: "
                         f"{getattr(exc, 'message', None) or exc}") from None
-    return Schema(Path(path), cls(doc))
+    return Schema(cls(doc))
 
 
 def load(name: str) -> Schema:
