@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+from tests.conftest import make_cf_tree, node_attrs, write_json
 from tests.maintainer_scenario import three_sweeps
 from vbot.commands.status import collect
 from vbot.main import main
+from vbot.names import sharded_relpath
 
 
 def _cards(page: str) -> dict[str, int]:
@@ -82,3 +85,31 @@ def test_status_from_a_clone_after_revert(tmp_path: Path, make_remote, fake, mon
     assert main(["status", "--html", "page.html"]) == 0
     assert "wrote page.html" in capsys.readouterr().out
     assert (clone / "page.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_outdated_nodes_show_and_sort_by_dependents(tmp_path: Path, make_remote,
+                                                    capsys) -> None:
+    url = "https://pypi.example/packages/source/x/x/x-1.0.tar.gz"
+    nodes = {n: node_attrs(n, url, "1.0") for n in ("base", "mid", "app", "tool", "lib", "new")}
+    tree = make_cf_tree(tmp_path / "tree", nodes)
+    graph = json.loads((tree / "graph.json").read_text())
+    # base <- mid <- app, base <- lib, tool alone; "new" is up to date but depends on base
+    graph["links"] = [{"source": s, "target": t} for s, t in (
+        ("base", "mid"), ("mid", "app"), ("base", "lib"), ("base", "new"), ("mid", "new"))]
+    write_json(tree / "graph.json", graph)
+    for name in ("app", "tool", "lib", "mid", "base"):
+        write_json(tree / sharded_relpath("version_pr_info", name), {"new_version": "2.0"})
+    write_json(tree / sharded_relpath("version_pr_info", "new"), {"new_version": "1.0"})
+    remote = make_remote(tree)
+    out = tmp_path / "index.html"
+    assert main(["status", str(remote.path), "--html", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("6 nodes, 5 outdated")
+    page = out.read_text()
+    assert "<th>new_version</th><th" in page and ">dependents</th></tr>" in page
+    rows = re.findall(r'<tr><td>([^<]+)</td><td>[^<]+</td><td class="new">[^<]+</td>'
+                      r'<td class="n dependents">(\d+)</td></tr>', page)
+    # most depended-on first, ties by name
+    assert rows == [("base", "4"), ("mid", "2"), ("app", "0"), ("lib", "0"), ("tool", "0")]
+    data = collect(remote.path)
+    assert [n for n, _, _ in data.outdated] == ["base", "mid", "app", "lib", "tool"]
+    assert data.dependents == {"base": 4, "mid": 2, "app": 0, "lib": 0, "tool": 0}

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from vbot import jsonio, schema
 from vbot.errors import VbotError
+from vbot.graph import by_dependents, dependents, from_node_link, to_node_link
 from vbot.names import contained, read_contained, sharded_relpath, unsafe_reason
 
 CF = "cf"
@@ -24,48 +27,36 @@ class NodeDocError(Exception):
     """One node's document is missing or malformed; affects only that node."""
 
 
-def _check_node_link(graph: dict[str, Any]) -> None:
-    """Whether networkx reads ``graph`` as node-link data (its nodes; edges are not used)."""
-    import networkx as nx  # ~0.2 s to import: only for graphs the fast schema check doubts
-
-    edges = "links" if "links" in graph or "edges" not in graph else "edges"
-    try:  # vbot reads only the nodes: a graph without edges is fine
-        nx.node_link_graph({edges: [], **graph}, edges=edges)
-    except (nx.NetworkXError, KeyError, TypeError, ValueError, RecursionError) as exc:
-        raise VbotError(f"graph.json: not node-link graph data: {exc}") from None
-
-
 @dataclass
 class DataRepo:
     root: Path
-    graph: dict[str, Any]
+    graph: nx.Graph  # graph.json through networkx (a DiGraph unless the file says otherwise)
     layout: str
-    _index: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self._index = {n.get("id"): n for n in self.graph["nodes"] if isinstance(n.get("id"), str)}
+    _dependents: dict[Any, int] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, root: Path) -> DataRepo:
         path = root / "graph.json"
         if not path.is_file():
             raise VbotError(f"{path}: no graph.json in the data repo")
-        graph = jsonio.load(path, "graph.json")
-        # what passes the fast check is valid for the schema and for networkx alike
-        if not schema.fast_valid("graph", graph):
-            try:
-                found = schema.problems("graph", graph)
-            except RecursionError:
-                found = ["nested too deeply"]
-            if found:
-                raise VbotError(f"graph.json: not node-link graph data: {found[0]}")
-            _check_node_link(graph)
-        layout = CF if any(LAZY in (n.get("payload") or {}) for n in graph["nodes"]) else INLINE
+        graph = from_node_link(jsonio.load(path, "graph.json"))
+        layout = CF if any(isinstance(p, dict) and LAZY in p
+                           for _, p in graph.nodes(data="payload")) else INLINE
         return cls(root=root, graph=graph, layout=layout)
+
+    def dependents(self) -> dict[Any, int]:
+        """{node: how many nodes depend on it, directly or not} (computed once)."""
+        if self._dependents is None:
+            self._dependents = dependents(self.graph)
+        return self._dependents
+
+    def by_dependents(self, names: list[str]) -> list[str]:
+        """``names`` with the most depended-on nodes first, ties by name."""
+        return by_dependents(names, self.dependents())
 
     # -- nodes ---------------------------------------------------------------------------
     def node_ids(self) -> list[Any]:
-        return [n.get("id") for n in self.graph["nodes"]]
+        return list(self.graph)
 
     def safe_names(self) -> tuple[list[str], dict[str, str]]:
         """(safe node names in graph order, {unsafe name: reason})."""
@@ -81,15 +72,15 @@ class DataRepo:
 
     def _node_entry(self, name: str) -> dict[str, Any]:
         try:
-            return self._index[name]
-        except KeyError:
+            return self.graph.nodes[name]
+        except (KeyError, TypeError):
             raise NodeDocError(f"{name}: not a node of graph.json") from None
 
     def node_attrs(self, name: str) -> dict[str, Any]:
         """The attribute document of a node (raises NodeDocError for that node only)."""
         node = self._node_entry(name)
         if self.layout == INLINE:
-            return {k: v for k, v in node.items() if k != "id"}
+            return dict(node)
         ref = (node.get("payload") or {}).get(LAZY)
         if not isinstance(ref, str) or "/" not in ref:
             raise NodeDocError(f"{name}: payload has no lazy JSON reference")
@@ -148,4 +139,7 @@ class DataRepo:
         return doc
 
     def write_graph(self) -> bool:
-        return jsonio.write_if_changed(self.root / "graph.json", self.graph)
+        """Write graph.json (inline layout: node attributes changed) as node-link data arranged
+        like the file; True when it changed."""
+        path = self.root / "graph.json"
+        return jsonio.write_if_changed(path, to_node_link(self.graph, jsonio.read_if_valid(path)))

@@ -27,6 +27,7 @@ class StatusData:
     layout: str
     nodes: int
     outdated: list[tuple[str, str, str]] = field(default_factory=list)  # node, version, new
+    dependents: dict[str, int] = field(default_factory=dict)  # outdated node -> dependents
     failures: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # source -> nodes
     sweeps: list[SweepPoint] = field(default_factory=list)  # oldest first
     merges: int = 0
@@ -116,8 +117,10 @@ def render_html(data: StatusData, title: str) -> str:
 
     out.append(f'<h2 id="outdated">Outdated nodes ({len(data.outdated)})</h2>')
     if data.outdated:
-        out.append("<table><tr><th>node</th><th>version</th><th>new_version</th></tr>")
-        out += [f'<tr><td>{_e(n)}</td><td>{_e(v)}</td><td class="new">{_e(nv)}</td></tr>'
+        out.append("<table><tr><th>node</th><th>version</th><th>new_version</th>"
+                   '<th title="nodes that depend on it, directly or not">dependents</th></tr>')
+        out += [f'<tr><td>{_e(n)}</td><td>{_e(v)}</td><td class="new">{_e(nv)}</td>'
+                f'<td class="n dependents">{data.dependents.get(n, 0)}</td></tr>'
                 for n, v, nv in data.outdated]
         out.append("</table>")
     else:

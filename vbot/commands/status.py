@@ -1,9 +1,10 @@
 """``vbot status [REPO] --html OUT``: one self-contained HTML page about a data repo.
 
 What it shows: how many nodes are outdated (merged ``new_version`` above ``version``, conda
-order), the upstream failures by source with the affected nodes (versions files with ``bad``,
-whose text reads ``Upstream: <source>: <reason>``), and the sweep history (new versions and
-errors per run, from the ``vbot sweep: ...`` commit subjects) as an inline SVG chart.
+order), each with how many nodes depend on it (most first), the upstream failures by source
+with the affected nodes (versions files with ``bad``, whose text reads ``Upstream: <source>:
+<reason>``), and the sweep history (new versions and errors per run, from the ``vbot sweep:
+...`` commit subjects) as an inline SVG chart.
 No external assets: inline CSS and SVG only.
 """
 
@@ -17,6 +18,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
+import networkx as nx
+
 from vbot import jsonio, versions
 from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
@@ -25,6 +28,7 @@ from vbot.git import maintainer
 from vbot.git.options import CloneOptions
 from vbot.git.shallow import is_shallow
 from vbot.git.workspace import Workspace
+from vbot.graph import by_dependents, dependents, from_node_link
 from vbot.names import sharded_relpath, unsafe_reason
 from vbot.statuspage import StatusData, SweepPoint, render_html
 from vbot.validation import classify
@@ -47,13 +51,12 @@ def _find(files: dict[str, str], folder: str, name: str) -> str | None:
     return files.get(sharded_relpath(folder, name)) or files.get(f"{folder}/{name}.json")
 
 
-def _outdated(graph: dict[str, Any], files: dict[str, str], blobs: dict[str, bytes | None],
+def _outdated(graph: nx.Graph, files: dict[str, str], blobs: dict[str, bytes | None],
               cf: bool) -> tuple[int, list[tuple[str, str, str]]]:
-    names = [n for n in graph["nodes"] if isinstance(n, dict) and unsafe_reason(n.get("id"))
-             is None]
+    names = [n for n in graph if unsafe_reason(n) is None]
     found = []
-    for node in names:
-        name = node["id"]
+    for name in names:
+        node = graph.nodes[name]
         if cf:
             ref = (node.get("payload") or {}).get(LAZY)
             if not isinstance(ref, str) or "/" not in ref:
@@ -92,11 +95,12 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
     files = gitlog.tree_files(repo_dir, rev)
     if "graph.json" not in files:
         raise VbotError(f"{repo_dir}: no graph.json in {rev} (not a data repo?)")
-    graph = _doc(gitlog.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
-    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
-        raise VbotError(f"{repo_dir}: graph.json is not node-link graph data")
-    cf = any(isinstance(n, dict) and isinstance(n.get("payload"), dict) and LAZY in n["payload"]
-             for n in graph["nodes"])
+    doc = _doc(gitlog.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
+    try:
+        graph = from_node_link(doc)
+    except VbotError as exc:
+        raise VbotError(f"{repo_dir}: {exc}") from None
+    cf = any(isinstance(p, dict) and LAZY in p for _, p in graph.nodes(data="payload"))
     versions_files = sorted(p for p in files if classify(p) == "versions")
     wanted = [files[p] for p in versions_files]
     if cf:
@@ -105,6 +109,9 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
                                                                       "version_pr_info")]
     blobs = gitlog.read_blobs(repo_dir, wanted)
     count, outdated = _outdated(graph, files, blobs, cf)
+    counts = dependents(graph)
+    rows = {row[0]: row for row in outdated}
+    outdated = [rows[name] for name in by_dependents(list(rows), counts)]
     log = gitlog.log(repo_dir, rev=rev)
     reverted = {rid for e in log for rid in gitlog.reverted_runs(e.message)}
     sweeps = []
@@ -120,7 +127,9 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
         elif entry.subject.startswith("vbot revert:"):
             reverts += 1
     return StatusData(head=log[0].sha if log else "", layout=CF if cf else INLINE, nodes=count,
-                      outdated=outdated, failures=_failures(files, blobs, versions_files),
+                      outdated=outdated,
+                      dependents={name: counts[name] for name, _, _ in outdated},
+                      failures=_failures(files, blobs, versions_files),
                       sweeps=sweeps, merges=merges, reverts=reverts)
 
 
