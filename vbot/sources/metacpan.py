@@ -17,7 +17,7 @@ from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.http import JsonDigest
 from vbot.nodeinfo import NodeInfo
-from vbot.sources.base import Source
+from vbot.sources.base import Source, first_match
 
 _AUTHOR_FILE = re.compile(
     r"/authors/id/(?P<a>[A-Za-z0-9])/(?P<ab>[A-Za-z0-9-]{2})/(?P<author>[A-Za-z0-9-]+)/"
@@ -60,11 +60,7 @@ class MetaCpan(Source[str]):
     default_url = "https://fastapi.metacpan.org"
 
     def match(self, node: NodeInfo) -> str | None:
-        for url in node.urls:
-            found = dist_from_url(url, node.version)
-            if found:
-                return found
-        return None
+        return first_match(node.urls, lambda url: dist_from_url(url, node.version))
 
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
         doc = await self.ctx.http.get_json(

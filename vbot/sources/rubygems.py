@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 from vbot.errors import UpstreamError
 from vbot.http import JsonDigest
 from vbot.nodeinfo import NodeInfo
-from vbot.sources.base import Source
+from vbot.sources.base import Source, first_match
 
 HOSTS = ("rubygems.org",)
 # a gem file: <name>-<version>[-<platform>].gem; the name may hold dashes and underscores,
@@ -51,11 +51,7 @@ class RubyGems(Source[str]):
     default_url = "https://rubygems.org"
 
     def match(self, node: NodeInfo) -> str | None:
-        for url in node.urls:
-            found = gem_from_url(url, node.version)
-            if found:
-                return found
-        return None
+        return first_match(node.urls, lambda url: gem_from_url(url, node.version))
 
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
         found = await self.ctx.http.get_json(
