@@ -25,6 +25,7 @@ from vbot.fakeupstream import FakeUpstream
 from vbot.git.fixtures import create_remote
 from vbot.main import main
 from vbot.nodeinfo import Controls, NodeInfo, node_info
+from vbot.paths import resource_dir
 from vbot.sources import Context
 from vbot.sources.tags import tags_to_versions
 
@@ -223,3 +224,25 @@ def test_a_failed_request_is_explained(tmp_path: Path, fake: FakeUpstream, monke
     assert f"    asked GET {fake.base_url}/pypi/gone/json -> failed: HTTP 404" in out
     assert "    error: HTTP 404" in out
     assert "  result: bad (pypi): HTTP 404" in out
+
+
+def test_real_raw_urls_explained_with_versions_never_probed(tmp_path: Path, monkeypatch,
+                                                            capsys) -> None:
+    """The bundled real at-spi2-core (even_odd_versions, URL from the recipe's template): the
+    odd minors are dropped before probing and say so; the even one found is in folder /2.60/."""
+    data = resource_dir("data")
+    remote = create_remote(data / "repo", tmp_path / "remote.git")
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(remote, clone)
+    world = json.loads((data / "world.json").read_text("utf-8"))
+    with FakeUpstream(world) as fake:
+        point_env_at(fake, monkeypatch)
+        assert main(["check", "at-spi2-core", "--repo", str(clone), "--json"]) == 0
+        asked = {p for p in fake.requests if "/at-spi2-core/" in p}
+    (node,) = json.loads(capsys.readouterr().out)
+    assert node["source"] == "rawurl" and node["new_version"] == "2.60.0"
+    never = {d["version"] for d in node["dropped"] if "not probed" in d["why"]}
+    assert {"2.59.0", "2.61.0"} <= never
+    assert all("odd minor" in d["why"] for d in node["dropped"] if d["version"] in never)
+    assert any(u.endswith("/2.60/at-spi2-core-2.60.0.tar.xz") for u in node["urls"])
+    assert asked and not any("2.59" in p or "2.61" in p for p in asked)

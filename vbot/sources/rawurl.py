@@ -220,10 +220,13 @@ class RawUrl(Source[Probe]):
         return not (ctype.startswith("text/html") and _ARCHIVE.search(urlsplit(url).path))
 
     async def versions(self, target: Probe, node: NodeInfo) -> list[str]:
-        from vbot.check import pick  # the checker's own filters (a module-level import cycles)
+        from vbot.check import sift  # the checker's own filters (a module-level import cycles)
 
         def keep(candidate: str) -> bool:  # exclude, even/odd, pre-releases: never probed
-            return pick([candidate], node) is not None
+            kept, dropped = sift([candidate], node)
+            for version, why in dropped:  # shown by vbot check
+                node.note(version, f"{why}, not probed")
+            return bool(kept)
 
         hops = int(self.ctx.config.source_option(self.name, "hops", 4))
         found: list[str] = []
