@@ -50,7 +50,8 @@ def measure(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         tail = log.read_text("utf-8", "replace")[-3000:]
         raise SystemExit(f"{cmd[0]} {' '.join(cmd[1:3])} failed ({proc.returncode}):\n{tail}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime,
+            "sys": usage.ru_stime,
             "rss_mb": usage.ru_maxrss / 1024}
 
 
