@@ -50,7 +50,8 @@ def measure(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         tail = log.read_text("utf-8", "replace")[-3000:]
         raise SystemExit(f"{cmd[0]} {' '.join(cmd[1:3])} failed ({proc.returncode}):\n{tail}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime,
+            "sys": usage.ru_stime,
             "rss_mb": usage.ru_maxrss / 1024}
 
 
@@ -98,15 +99,17 @@ def registered_kinds() -> tuple[str, ...]:
     return tuple(k for k in genrepo.MIX if k in REGISTRY)
 
 
-def prepare(out: Path, n: int, kinds: tuple[str, ...], seed: int) -> Path:
+def prepare(out: Path, n: int, kinds: tuple[str, ...], seed: int,
+            mix: dict[str, float] | None = None) -> Path:
     """Generated tree + bare template remote, reused between runs with the same parameters."""
-    data = out / f"data-{n}-{seed}-{'-'.join(kinds)}"
+    shares = "-".join(f"{k}{v:g}" for k, v in mix.items()) if mix else "-".join(kinds)
+    data = out / f"data-{n}-{seed}-{shares}"
     if (data / "ready").exists():
         return data
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
     t0 = time.perf_counter()
-    world, expect = genrepo.generate(data / "tree", n, kinds, seed)
+    world, expect = genrepo.generate(data / "tree", n, kinds, seed, mix)
     (data / "world.json").write_text(json.dumps(world), "utf-8")
     (data / "expect.json").write_text(json.dumps(expect), "utf-8")
     create_remote(data / "tree", data / "remote.git")
@@ -289,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="auto",
                     help="source kinds to generate, comma separated from "
                     f"{','.join(genrepo.MIX)}; 'auto' = those vbot has registered")
+    ap.add_argument("--mix", default=None,
+                    help="shares of the kinds, e.g. 'pypi=0.8,github=0.2' (overrides --kinds)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--github-token", default=None,
                     help="a (fake) token: vbot then batches GitHub through GraphQL")
@@ -308,12 +313,19 @@ def main(argv: list[str] | None = None) -> int:
         PROFILE[:] = [spy, "record", "-r", "100", "-f", "raw", "--gil"]
 
     kinds = registered_kinds() if args.kinds == "auto" else tuple(args.kinds.split(","))
+    mix: dict[str, float] | None = None
+    if args.mix:
+        try:
+            mix = {k.strip(): float(v) for k, v in (p.split("=") for p in args.mix.split(","))}
+        except ValueError:
+            ap.error("--mix: expected kind=share pairs, e.g. pypi=0.8,github=0.2")
+        kinds = tuple(mix)
     unknown = set(kinds) - set(genrepo.MIX)
     if unknown:
         ap.error(f"unknown kinds: {', '.join(sorted(unknown))}")
     levels = [int(c) for c in args.concurrency.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
-    data = prepare(args.out, args.nodes, kinds, args.seed)
+    data = prepare(args.out, args.nodes, kinds, args.seed, mix)
     expect = json.loads((data / "expect.json").read_text("utf-8"))
     world = json.loads((data / "world.json").read_text("utf-8"))
     world["latency_ms"] = args.latency_ms
@@ -325,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     base_run = args.out / f"run-{stamp}"
     fake = Fake(world_file, dict(os.environ))
     results: dict[str, Any] = {"nodes": args.nodes, "latency_ms": args.latency_ms,
-                               "kinds": kinds, "cores": os.cpu_count(), "by_concurrency": {}}
+                               "kinds": kinds, "mix": mix, "cores": os.cpu_count(),
+                               "by_concurrency": {}}
     rows: list[list[str]] = []
     try:
         for i, conc in enumerate(levels):
@@ -439,7 +452,8 @@ def summary(results: dict[str, Any], expect: dict[str, Any]) -> str:
             lines.append(f"  repeat sweep: {r['wall']:.1f} s ({r['wall'] / v['wall']:.2f} of "
                          f"the first), {100 * share:.1f}% of {rup['requests']} requests "
                          f"answered 304, {r['report']['counts']['new']} files rewritten, "
-                         f"commit {r['report'].get('commit')}")
+                         f"commit {r['report'].get('commit')}; CPU {r['cpu']:.2f} s = "
+                         f"{r['cpu'] / v['cpu']:.2f} of the first sweep's {v['cpu']:.2f} s")
         if "merge" in res:
             m = res["merge"]
             lines.append(f"  merge: {m['wall']:.1f} s, {m['report'].get('merged')} merged, "

@@ -102,26 +102,33 @@ def _versions(rng: random.Random) -> tuple[list[str], str]:
     return vers, vers[-2]
 
 
-def plan(n: int, kinds: tuple[str, ...], seed: int = 7) -> list[tuple[str, str]]:
-    """(node name, kind) for every node, in a fixed pseudo-random mix."""
+def plan(n: int, kinds: tuple[str, ...], seed: int = 7,
+         mix: dict[str, float] | None = None) -> list[tuple[str, str]]:
+    """(node name, kind) for every node, in a fixed pseudo-random mix: ``mix`` (kind -> weight)
+    when given, else ``MIX`` restricted to ``kinds`` (the missing kinds' share goes 2/3 to PyPI,
+    1/3 to GitHub)."""
     rng = random.Random(seed)
-    weights = {k: MIX[k] for k in kinds}
-    spare = sum(v for k, v in MIX.items() if k not in kinds)
-    if "pypi" in weights:
-        weights["pypi"] += spare * 2 / 3
-    if "github" in weights:
-        weights["github"] += spare / 3
+    if mix:
+        weights = dict(mix)
+    else:
+        weights = {k: MIX[k] for k in kinds}
+        spare = sum(v for k, v in MIX.items() if k not in kinds)
+        if "pypi" in weights:
+            weights["pypi"] += spare * 2 / 3
+        if "github" in weights:
+            weights["github"] += spare / 3
     names, probs = zip(*weights.items(), strict=True)
     return [(f"pkg-{i:05d}", rng.choices(names, probs)[0]) for i in range(n)]
 
 
-def generate(root: Path, n: int, kinds: tuple[str, ...], seed: int = 7
+def generate(root: Path, n: int, kinds: tuple[str, ...], seed: int = 7,
+             mix: dict[str, float] | None = None
              ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Write the cf-layout tree under ``root``; return (world, {node: expectation})."""
     rng = random.Random(seed)
     world: dict[str, Any] = {"pypi": {}, "github": {}, "npm": {}, "cran": {}, "crates": {}}
     expect: dict[str, dict[str, Any]] = {}
-    nodes = plan(n, kinds, seed)
+    nodes = plan(n, kinds, seed, mix)
     for name, kind in nodes:
         vers, current = _versions(rng)
         newest = vers[-1]

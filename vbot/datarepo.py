@@ -78,16 +78,31 @@ class DataRepo:
 
     def node_attrs(self, name: str) -> dict[str, Any]:
         """The attribute document of a node (raises NodeDocError for that node only)."""
-        node = self._node_entry(name)
         if self.layout == INLINE:
-            return dict(node)
+            return dict(self._node_entry(name))
+        return self.parse_node_doc(name, *self.node_doc_bytes(name))
+
+    def node_doc_bytes(self, name: str) -> tuple[str, str, bytes]:
+        """cf layout: (the payload's reference, the path read, the bytes of the node's
+        document); raises NodeDocError for that node only."""
+        node = self._node_entry(name)
         ref = (node.get("payload") or {}).get(LAZY)
         if not isinstance(ref, str) or "/" not in ref:
             raise NodeDocError(f"{name}: payload has no lazy JSON reference")
         folder, _, fname = ref.rpartition("/")
-        doc = self.read_doc(folder, fname[: -len(".json")] if fname.endswith(".json") else fname)
-        if doc is None:
+        found = self.read_doc_bytes(folder, fname[: -len(".json")]
+                                    if fname.endswith(".json") else fname)
+        if found is None:
             raise NodeDocError(f"{name}: {ref} is missing")
+        return ref, found[0], found[1]
+
+    @staticmethod
+    def parse_node_doc(name: str, ref: str, rel: str, data: bytes) -> dict[str, Any]:
+        """The attribute document in ``data`` (what :meth:`node_doc_bytes` read)."""
+        try:
+            doc = jsonio.loads(data, rel)
+        except VbotError as exc:
+            raise NodeDocError(str(exc)) from None
         if not isinstance(doc, dict):
             raise NodeDocError(f"{name}: {ref} is not a JSON object")
         return doc

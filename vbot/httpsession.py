@@ -35,6 +35,9 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
+import requests.cookies
+import requests.structures
+import requests.utils
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
@@ -103,12 +106,21 @@ class ResendOnce(Retry):
 
 
 class Session(requests.Session):
-    """``requests.Session`` remembering its environment settings per origin (a sweep's
-    environment does not change while it runs; the answer depends on scheme, host and port)."""
+    """``requests.Session`` remembering per origin what the environment says for it (a sweep's
+    environment does not change while it runs): the proxy and CA settings of
+    ``merge_environment_settings`` and the ``.netrc`` credentials of ``get_netrc_auth``.
+
+    ``prepared`` builds a request with ``PreparedRequest``'s own ``prepare_*`` steps (URL
+    checking and quoting, header validation, body, auth, hooks) without ``prepare_request``'s
+    per-request merging of cookie jars and settings dicts: this session never stores or sends
+    a cookie (its policy allows no domain) and has no params or auth of its own, so that
+    merging never changes the request. ``send`` is requests' own.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._netrc: dict[tuple[str, str], Any] = {}
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> dict[str, Any]:
@@ -121,6 +133,46 @@ class Session(requests.Session):
             found = super().merge_environment_settings(url, proxies, stream, verify, cert)
             self._environment[key] = found
         return {**found, "proxies": dict(found["proxies"])}
+
+    def netrc_auth(self, url: str) -> Any:
+        """``requests.utils.get_netrc_auth(url)``, asked once per origin (it reads the file)."""
+        if not self.trust_env:
+            return None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._netrc:
+            self._netrc[key] = requests.utils.get_netrc_auth(url)
+        return self._netrc[key]
+
+    def prepared(self, method: str, url: str, headers: Mapping[str, str],
+                 data: bytes | None = None, auth: Any = None) -> requests.PreparedRequest:
+        """What ``prepare_request(Request(method, url, headers=headers, data=data, auth=auth))``
+        gives for this session: its headers under the request's, ``.netrc`` credentials when
+        the request brings no auth, no cookies."""
+        if self.cookies or self.auth or self.params:  # not this module's session: no shortcut
+            return self.prepare_request(requests.Request(method, url, headers=dict(headers),
+                                                         data=data, auth=auth))
+        merged = requests.structures.CaseInsensitiveDict(self.headers)
+        merged.update(headers)
+        prep = requests.PreparedRequest()
+        prep.prepare_method(method)
+        prep.prepare_url(url, None)
+        prep.prepare_headers({k: v for k, v in merged.items() if v is not None})
+        prep.prepare_cookies(requests.cookies.RequestsCookieJar())
+        prep.prepare_body(data, None, None)
+        prep.prepare_auth(auth if auth else self.netrc_auth(url), url)
+        prep.prepare_hooks(self.hooks)
+        return prep
+
+    def exchange(self, method: str, url: str, headers: Mapping[str, str],
+                 data: bytes | None, timeout: tuple[float, float],
+                 auth: Any = None) -> requests.Response:
+        """``request(method, url, headers=..., data=..., timeout=..., stream=True,
+        allow_redirects=False, auth=auth)``, through ``prepared`` and requests' ``send``."""
+        prep = self.prepared(method, url, headers, data, auth)
+        assert prep.url is not None
+        settings = self.merge_environment_settings(prep.url, {}, True, None, None)
+        return self.send(prep, timeout=timeout, allow_redirects=False, **settings)
 
 
 def new_session(headers: Mapping[str, str], pool_size: int) -> requests.Session:
@@ -146,8 +198,11 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
     # vbot's own Authorization wins: requests would otherwise let a ~/.netrc entry replace it
     own = _as_is if any(k.lower() == "authorization" for k in sent) else None
     try:
-        resp = session.request(method, url, headers=sent, data=data, timeout=timeout,
-                               stream=True, allow_redirects=False, auth=own)
+        if isinstance(session, Session):
+            resp = session.exchange(method, url, sent, data, timeout, auth=own)
+        else:
+            resp = session.request(method, url, headers=sent, data=data, timeout=timeout,
+                                   stream=True, allow_redirects=False, auth=own)
     except requests.exceptions.Timeout as exc:
         raise ExchangeTimeout(type(exc).__name__) from None
     except _UNSENDABLE as exc:

@@ -28,7 +28,8 @@ from vbot.jsonio import (
     read_parsed,
     style_of,
 )
-from vbot.nodeinfo import NodeInfo, node_info, skip_reason
+from vbot.nodecache import NodeInfoCache, read_node
+from vbot.nodeinfo import NodeInfo
 from vbot.preflight import screen, unconfigured
 from vbot.progress import Progress
 from vbot.publish import commit_and_push
@@ -115,14 +116,15 @@ def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport
 
 
 def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
-               skipped: Callable[[], None] = lambda: None) -> Iterator[NodeInfo]:
+               skipped: Callable[[], None] = lambda: None,
+               cache: NodeInfoCache | None = None) -> Iterator[NodeInfo]:
     """The node infos to check, read one document at a time; skipped and broken nodes go
-    straight to the report (and ``skipped()`` is called for each)."""
+    straight to the report (and ``skipped()`` is called for each). ``cache``: documents
+    whose bytes were read before are not parsed again (vbot/nodecache.py)."""
     for name in names:
         try:
-            attrs = repo.node_attrs(name)
-            why = skip_reason(attrs)
-            info = None if why else node_info(name, attrs)
+            read = read_node(repo, name, cache)
+            why, info = (read, None) if isinstance(read, str) else (None, read)
         except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
             skipped()
@@ -215,7 +217,10 @@ def sweep(opts: SweepOptions) -> RunReport:
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(names), "sweep", out, enabled=opts.progress)
         stack.callback(progress.close)
-        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
+        nodes = NodeInfoCache(cache_dir) if cache is not None else None
+        if nodes is not None:
+            stack.callback(nodes.close)
+        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance, nodes)
         broken = unconfigured(checker)
         if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
             def skipped(outcome: Outcome) -> None:
@@ -267,6 +272,8 @@ def sweep(opts: SweepOptions) -> RunReport:
                                           "held_back": dict(held.most_common(5))}
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
+        if nodes is not None:
+            report.extra["node_cache"] = nodes.stats()
         if deadline is not None:
             report.extra["deadline_reached"] = time.monotonic() >= deadline
         if opts.executor.kind != "local" or opts.shard:
