@@ -37,6 +37,7 @@ from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
 from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
+from vbot.verdicts import VerdictCache
 
 OFFLOAD_FROM = 500  # nodes: from here on the writer process pays for its start-up
 
@@ -198,11 +199,11 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("clone"):
             ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
                                                     config=opts.config))
+        cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         with report.phase("load"):
-            repo = DataRepo.open(ws.path)
+            repo = DataRepo.open(ws.path, VerdictCache(cache_dir) if opts.http_cache else None)
             config = load_config(ws.path, opts.config, opts.env)
             names = candidates(repo, opts.nodes, report, opts.shard)
-        cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         cache = HttpCache(cache_dir) if opts.http_cache else None
         if cache is not None:
             stack.callback(cache.close)
