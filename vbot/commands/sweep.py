@@ -21,13 +21,15 @@ from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import (
     CANONICAL,
+    MISSING,
     Style,
     atomic_write_text,
     dumps_styled,
     folder_style,
-    read_parsed,
+    parse_or_missing,
     style_of,
 )
+from vbot.names import read_contained
 from vbot.nodecache import NodeInfoCache, read_node
 from vbot.nodeinfo import NodeInfo
 from vbot.preflight import screen, unconfigured
@@ -163,10 +165,14 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         problems = schema.problems("versions", doc)
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
-        path = repo.versions_path(outcome.node)
-        current, data = read_parsed(path)
+        # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
+        data = read_contained(repo.root, repo.doc_relpath("versions", outcome.node))
+        current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
+        if current is MISSING:
+            data = None  # unparseable: written in new_style, as a new file
+        path = repo.versions_path(outcome.node)
         # a changed file keeps its own style
         text = dumps_styled(doc, style_of(data) if data is not None else new_style)
         if writer is not None:
