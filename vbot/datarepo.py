@@ -17,6 +17,7 @@ from vbot import jsonio, schema
 from vbot.errors import VbotError
 from vbot.graph import by_dependents, dependents, from_node_link, to_node_link
 from vbot.names import contained, read_contained, sharded_relpath, unsafe_reason
+from vbot.verdicts import VerdictCache
 
 CF = "cf"
 INLINE = "inline"
@@ -35,11 +36,21 @@ class DataRepo:
     _dependents: dict[Any, int] | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, root: Path) -> DataRepo:
+    def open(cls, root: Path, verdicts: VerdictCache | None = None) -> DataRepo:
+        """``verdicts``: where jsonschema's acceptance of graph.json's exact bytes is kept, so
+        that an unchanged graph.json is not validated again."""
         path = root / "graph.json"
         if not path.is_file():
             raise VbotError(f"{path}: no graph.json in the data repo")
-        graph = from_node_link(jsonio.load(path, "graph.json"))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise VbotError(f"graph.json: cannot read: {exc.strerror or exc}") from None
+        doc = jsonio.loads(data, "graph.json")
+        known = verdicts is not None and verdicts.known_valid("graph", data)
+        graph = from_node_link(doc, schema_valid=known)
+        if verdicts is not None and not known:
+            verdicts.remember_valid("graph", data)  # from_node_link raised if it was refused
         layout = CF if any(isinstance(p, dict) and LAZY in p
                            for _, p in graph.nodes(data="payload")) else INLINE
         return cls(root=root, graph=graph, layout=layout)

@@ -56,11 +56,12 @@ def structure_problems(doc: dict[str, Any]) -> list[str]:
     return found
 
 
-def from_node_link(doc: Any, where: str = "graph.json") -> nx.Graph:
+def from_node_link(doc: Any, where: str = "graph.json", schema_valid: bool = False) -> nx.Graph:
     """The graph of a ``graph.json`` document; VbotError naming ``where`` when the schema
-    refuses it or networkx could only read it by changing it."""
+    refuses it or networkx could only read it by changing it. ``schema_valid``: jsonschema
+    already accepted these exact bytes (vbot.verdicts), so it is not asked again."""
     try:
-        found = schema.problems("graph", doc)
+        found = [] if schema_valid else schema.problems("graph", doc)
         if not found:
             found = structure_problems(doc)
     except RecursionError:

@@ -169,6 +169,7 @@ def atomic_write_text(path: Path | str, text: str, fsync: bool = True) -> None:
 
 
 _MISSING = object()
+MISSING = _MISSING  # what parse_or_missing returns for no file or unparseable bytes
 
 
 def read_if_valid(path: Path) -> Any:
@@ -187,6 +188,16 @@ def read_parsed(path: Path) -> tuple[Any, bytes | None]:
         return json.loads(data), data
     except (OSError, ValueError, RecursionError):
         return _MISSING, None
+
+
+def parse_or_missing(data: bytes | None) -> Any:
+    """:func:`read_parsed`'s reading of bytes already read (None: no file)."""
+    if data is None:
+        return _MISSING
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return _MISSING
 
 
 def write_if_changed(path: Path, obj: Any, fsync: bool = True,

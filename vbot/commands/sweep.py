@@ -21,13 +21,15 @@ from vbot.http import HttpClient
 from vbot.httpcache import HttpCache, default_cache_dir
 from vbot.jsonio import (
     CANONICAL,
+    MISSING,
     Style,
     atomic_write_text,
     dumps_styled,
     folder_style,
-    read_parsed,
+    parse_or_missing,
     style_of,
 )
+from vbot.names import read_contained
 from vbot.nodecache import NodeInfoCache, read_node
 from vbot.nodeinfo import NodeInfo
 from vbot.preflight import screen, unconfigured
@@ -37,6 +39,7 @@ from vbot.redact import redact
 from vbot.report import RunReport, new_run_id
 from vbot.shard import Shard
 from vbot.sources import REGISTRY, Context
+from vbot.verdicts import VerdictCache
 
 OFFLOAD_FROM = 500  # nodes: from here on the writer process pays for its start-up
 
@@ -162,10 +165,14 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         problems = schema.problems("versions", doc)
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
-        path = repo.versions_path(outcome.node)
-        current, data = read_parsed(path)
+        # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
+        data = read_contained(repo.root, repo.doc_relpath("versions", outcome.node))
+        current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
+        if current is MISSING:
+            data = None  # unparseable: written in new_style, as a new file
+        path = repo.versions_path(outcome.node)
         # a changed file keeps its own style
         text = dumps_styled(doc, style_of(data) if data is not None else new_style)
         if writer is not None:
@@ -198,11 +205,11 @@ def sweep(opts: SweepOptions) -> RunReport:
         with report.phase("clone"):
             ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
                                                     config=opts.config))
+        cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         with report.phase("load"):
-            repo = DataRepo.open(ws.path)
+            repo = DataRepo.open(ws.path, VerdictCache(cache_dir) if opts.http_cache else None)
             config = load_config(ws.path, opts.config, opts.env)
             names = candidates(repo, opts.nodes, report, opts.shard)
-        cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         cache = HttpCache(cache_dir) if opts.http_cache else None
         if cache is not None:
             stack.callback(cache.close)
