@@ -8,8 +8,10 @@ even/odd versions) and for a failing request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
@@ -32,17 +34,25 @@ from vbot.sources.tags import tags_to_versions
 DEMO = FIXTURES / "checkdemo"
 
 
-@pytest.fixture
-def demo_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A clone of the demo nodes' repo, the fake upstream serving their world, and the VBOT_*
+@contextlib.contextmanager
+def served_clone(data: Path, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, FakeUpstream]]:
+    """A clone of ``data/repo``, the fake upstream serving ``data/world.json``, and the VBOT_*
     variables pointing at it."""
-    remote = create_remote(DEMO / "repo", tmp_path / "remote.git")
+    remote = create_remote(data / "repo", tmp_path / "remote.git")
     clone = tmp_path / "clone"
     git.Repo.clone_from(remote, clone)
-    world = json.loads((DEMO / "world.json").read_text("utf-8"))
+    world = json.loads((data / "world.json").read_text("utf-8"))
     with FakeUpstream(world) as fake:
         point_env_at(fake, monkeypatch)
         yield clone, fake
+
+
+@pytest.fixture
+def demo_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The demo nodes' repo and world (tests/fixtures/checkdemo), served."""
+    with served_clone(DEMO, tmp_path, monkeypatch) as served:
+        yield served
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -230,13 +240,7 @@ def test_real_raw_urls_explained_with_versions_never_probed(tmp_path: Path, monk
                                                             capsys) -> None:
     """The bundled real at-spi2-core (even_odd_versions, URL from the recipe's template): the
     odd minors are dropped before probing and say so; the even one found is in folder /2.60/."""
-    data = resource_dir("data")
-    remote = create_remote(data / "repo", tmp_path / "remote.git")
-    clone = tmp_path / "clone"
-    git.Repo.clone_from(remote, clone)
-    world = json.loads((data / "world.json").read_text("utf-8"))
-    with FakeUpstream(world) as fake:
-        point_env_at(fake, monkeypatch)
+    with served_clone(resource_dir("data"), tmp_path, monkeypatch) as (clone, fake):
         assert main(["check", "at-spi2-core", "--repo", str(clone), "--json"]) == 0
         asked = {p for p in fake.requests if "/at-spi2-core/" in p}
     (node,) = json.loads(capsys.readouterr().out)
