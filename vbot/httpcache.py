@@ -102,6 +102,21 @@ def _meta(raw: dict[str, Any]) -> CachedMeta:
                       link=raw.get("link"))
 
 
+def connect(path: Path, table: str) -> sqlite3.Connection:
+    """A cache database at ``path`` (autocommit, WAL, no fsync per entry: it is a cache),
+    with ``table`` (a ``CREATE TABLE IF NOT EXISTS`` statement) created. Shared by the HTTP
+    cache and the node cache (vbot/nodecache.py)."""
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(table)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class HttpCache:
     """Disk-backed conditional-request cache shared by the checks of one sweep."""
 
@@ -119,15 +134,7 @@ class HttpCache:
 
     # -- the database --------------------------------------------------------------------
     def _connect(self, path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per entry
-            db.execute(_SCHEMA)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return connect(path, _SCHEMA)
 
     def _conn(self) -> sqlite3.Connection | None:
         if self._db is not None or self._broken:

@@ -28,6 +28,7 @@ from typing import Any
 
 from vbot import nodeinfo, recipe_template
 from vbot.datarepo import CF, DataRepo
+from vbot.httpcache import connect
 from vbot.nodeinfo import Controls, NodeInfo, node_info, skip_reason
 from vbot.recipe_template import RecipeTemplate
 
@@ -104,14 +105,7 @@ class NodeInfoCache:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return connect(self.path, _SCHEMA)
 
     def _all(self) -> dict[str, str]:
         if self._entries is None:
