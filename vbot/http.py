@@ -1,7 +1,8 @@
 """The HTTP layer every source uses: pooled sessions, timeouts, retries, limits, secrets.
 
-- requests is the HTTP library: each exchange runs ``requests.Session.request`` (one session per
-  client, its connection pools sized to the concurrency) in a thread of a bounded pool
+- requests is the HTTP library: each exchange is a request prepared by requests'
+  ``PreparedRequest`` steps and sent with ``Session.send`` (one session per client, its
+  connection pools sized to the concurrency) in a thread of a bounded pool
   (``vbot/httpsession.py``); the checks themselves run on one asyncio event loop, which only
   waits: retries, backoff and pauses never hold a thread;
 - the environment's proxy, CA and ``.netrc`` settings apply as requests applies them;
