@@ -27,7 +27,8 @@ KINDS = {"pypi": "project", "npm": "package", "cran": "package", "crates": "crat
          "github": "repository", "gitlab": "project", "ros": "package",
          "gittags": "git repository", "rawurl": "download URL", "rubygems": "gem",
          "metacpan": "distribution", "nvidia": "redist component"}
-URL_TARGETS = frozenset({"gittags", "rawurl"})  # sources whose match is the recipe URL itself
+# sources whose match is the recipe URL itself (rawurl matches a Probe, described above)
+URL_TARGETS = frozenset({"gittags"})
 
 
 class RecordingHttp:
