@@ -1,4 +1,5 @@
-"""sweep's record step: the versions file is compared after one no-follow read."""
+"""sweep's record step: the versions file is compared after one no-follow read (or with the
+snapshot taken when the node documents were read)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from vbot.commands.sweep import record
+from vbot.commands.sweep import node_infos, record
 from vbot.datarepo import DataRepo
 from vbot.jsonio import Style
 from vbot.outcome import FOUND, INVALID, Outcome
+from vbot.report import RunReport
 
 
 def _repo(root: Path) -> DataRepo:
@@ -55,3 +57,42 @@ def test_a_symlinked_versions_file_is_refused_and_left_alone(tmp_path: Path) -> 
     assert (outcome.status, result) == (INVALID, "skipped")
     assert (outcome.reason or "").startswith("refusing path")
     assert victim.read_text() == '{"new_version": "1.2"}'
+
+
+def test_a_snapshot_taken_with_the_node_documents_is_compared_and_taken_out(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    path = tmp_path / "repo" / "versions" / "a.json"
+    path.write_text('{"new_version": "1.1"}')
+    before: dict[str, bytes | None] = {"a": b'{"new_version": "1.2"}'}
+    # the snapshot, not the file, is what the answer is compared with
+    assert record(repo, Outcome("a", FOUND, version="1.2"), before=before)[1] == "unchanged"
+    assert before == {}
+    assert path.read_text() == '{"new_version": "1.1"}'
+    before = {"a": None}  # "no file" in the snapshot: written as a new file
+    assert record(repo, Outcome("a", FOUND, version="1.3"), before=before)[1] == "written"
+    assert json.loads(path.read_text()) == {"new_version": "1.3"}
+
+
+def test_node_infos_snapshot_each_versions_file_except_refused_ones(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    url = "https://files.example/{n}-1.0.tar.gz"
+    nodes = [{"id": n, "version": "1.0", "url": url.format(n=n)} for n in ("a", "b", "c")]
+    (root / "graph.json").write_text(json.dumps({
+        "directed": True, "multigraph": False, "graph": {}, "nodes": nodes, "links": []}))
+    (root / "versions").mkdir()
+    (root / "versions" / "a.json").write_text('{"new_version": "1.2"}')
+    victim = tmp_path / "victim.json"
+    victim.write_text('{"new_version": "9"}')
+    os.symlink(victim, root / "versions" / "c.json")
+    repo = DataRepo.open(root)
+    before: dict[str, bytes | None] = {}
+    report = RunReport("sweep", "t")
+    infos = list(node_infos(repo, ["a", "b", "c"], report, before=before))
+    assert [i.name for i in infos] == ["a", "b", "c"]
+    assert before == {"a": b'{"new_version": "1.2"}', "b": None}  # c: left to record
+    outcome, result = record(repo, Outcome("c", FOUND, version="9"), before=before)
+    assert (outcome.status, result) == (INVALID, "skipped")
+    assert (outcome.reason or "").startswith("refusing path")
+    assert victim.read_text() == '{"new_version": "9"}'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -120,10 +122,13 @@ def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport
 
 def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
                skipped: Callable[[], None] = lambda: None,
-               cache: NodeInfoCache | None = None) -> Iterator[NodeInfo]:
+               cache: NodeInfoCache | None = None,
+               before: dict[str, bytes | None] | None = None) -> Iterator[NodeInfo]:
     """The node infos to check, read one document at a time; skipped and broken nodes go
     straight to the report (and ``skipped()`` is called for each). ``cache``: documents
-    whose bytes were read before are not parsed again (vbot/nodecache.py)."""
+    whose bytes were read before are not parsed again (vbot/nodecache.py). ``before``: the
+    bytes of each yielded node's versions file (None: no file) are put there, for
+    :func:`record` to compare with (a file that cannot be read is left to it)."""
     for name in names:
         try:
             read = read_node(repo, name, cache)
@@ -141,18 +146,25 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
             report.add(Outcome(name, SKIPPED, reason=why), "skipped")
             skipped()
             continue
+        if before is not None:
+            with contextlib.suppress(VbotError):
+                before[name] = read_contained(repo.root, repo.doc_relpath("versions", name))
         yield info
 
 
 def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
-           new_style: Style = CANONICAL) -> tuple[Outcome, str]:
+           new_style: Style = CANONICAL,
+           before: dict[str, bytes | None] | None = None,
+           rules: schema.Schema | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
     safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
     handed to it (its failures come back at ``writer.close()``). A changed file keeps its
-    indent and final-newline style; a new one is written in ``new_style``.
+    indent and final-newline style; a new one is written in ``new_style``. ``before``: the
+    file's bytes as :func:`node_infos` read them (taken out of it), instead of reading now.
+    ``rules``: the versions schema as the sweep loaded it (default: loaded now).
     """
     doc = outcome.document()
     if doc is None:
@@ -162,11 +174,13 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
             return outcome, "kept"
         if "bad" in doc:
             doc = {"bad": doc["bad"][:2000]}
-        problems = schema.problems("versions", doc)
+        problems = (rules or schema.load("versions")).problems(doc)
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
-        # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
-        data = read_contained(repo.root, repo.doc_relpath("versions", outcome.node))
+        if before is not None and outcome.node in before:
+            data = before.pop(outcome.node)
+        else:  # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
+            data = read_contained(repo.root, repo.doc_relpath("versions", outcome.node))
         current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
@@ -227,7 +241,9 @@ def sweep(opts: SweepOptions) -> RunReport:
         nodes = NodeInfoCache(cache_dir) if cache is not None else None
         if nodes is not None:
             stack.callback(nodes.close)
-        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance, nodes)
+        before: dict[str, bytes | None] = {}  # versions files as read with the node documents
+        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance, nodes,
+                                               before)
         broken = unconfigured(checker)
         if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
             def skipped(outcome: Outcome) -> None:
@@ -246,6 +262,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         writer = FileWriter(offload=len(names) >= OFFLOAD_FROM)
         written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
         new_style = folder_style(ws.path, "versions")  # of the folder's files, for new ones
+        rules = schema.load("versions")  # once: a schema changed mid-sweep counts next time
 
         def sink(outcome: Outcome) -> None:
             if outcome.reason:  # reasons go to files, reports and logs: never a secret,
@@ -254,12 +271,15 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                outcome, result = record(repo, outcome, writer, new_style)
+                outcome, result = record(repo, outcome, writer, new_style, before, rules)
                 report.add(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
             progress.advance()
 
+        # what is loaded by now (graph, node infos, versions files) lives until the sweep
+        # ends: the cyclic GC need not walk it again at every collection during the checks
+        gc.freeze()
         with report.phase("check"):
             try:
                 runner.run(infos, sink, checker.check, deadline=deadline)

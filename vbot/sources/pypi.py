@@ -29,8 +29,9 @@ def name_from_file(filename: str, version: str | None) -> str | None:
     return match.group("name") if match else None
 
 
-def package_from_url(url: str, version: str | None) -> str | None:
-    path = unquote(urlsplit(url).path)
+def package_from_url(url: str, version: str | None, path: str | None = None) -> str | None:
+    """The PyPI project of a recipe URL (``path``: its path, when the caller split it)."""
+    path = unquote(urlsplit(url).path if path is None else path)
     match = _SOURCE_PATH.search(path)
     if match:
         return match.group("name")
@@ -47,8 +48,9 @@ class PyPI(Source[str]):
 
     def match(self, node: NodeInfo) -> str | None:
         for url in node.urls:
-            if urlsplit(url).scheme in ("http", "https"):
-                found = package_from_url(url, node.version)
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https"):
+                found = package_from_url(url, node.version, parts.path)
                 if found:
                     return found
         return None
