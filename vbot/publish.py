@@ -26,6 +26,7 @@ def commit_and_push(ws: Workspace, report: RunReport, pathspecs: list[str], mess
             with report.phase("push"):
                 ws.push()
             report.extra["pushed"] = True
+        ws.left_tidy()  # every file this command wrote is in its commit
     finally:
         if report_path:
             report.write(report_path)

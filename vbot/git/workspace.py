@@ -27,6 +27,21 @@ from vbot.git.remote import default_workdir, normalise_remote, without_credentia
 from vbot.git.shallow import Log, apply_sparse, clone, deepen_until, sparse_folders, stderr_log
 from vbot.redact import redact
 
+TIDY = "vbot-tidy"  # in .git: HEAD as the last run left it with nothing of its own lying about
+
+
+def _take_tidy_mark(path: Path) -> str | None:
+    """The commit a tidy run left the workspace at (see ``Workspace.left_tidy``), removing the
+    mark: whatever happens from here, a later run cleans unless this one leaves a new mark."""
+    mark = path / ".git" / TIDY
+    try:
+        text = mark.read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        text = None
+    with contextlib.suppress(FileNotFoundError):
+        mark.unlink()
+    return text or None
+
 
 @dataclass
 class Workspace:
@@ -36,6 +51,8 @@ class Workspace:
     options: CloneOptions = field(default_factory=CloneOptions)
     # the folders of the sparse checkout (None: everything is checked out)
     sparse: tuple[str, ...] | None = None
+    # set by ``left_tidy``: this run leaves no file of its own outside its commits
+    tidy: bool = False
 
     # -- set-up ----------------------------------------------------------------------------
     @classmethod
@@ -57,8 +74,11 @@ class Workspace:
             cloned = (path / ".git").exists()
             if options is None:
                 options = clone_options([p for p in (path / "vbot.toml", config) if p], depth)
-            yield (cls._update(path, remote, options) if cloned
-                   else cls._clone(remote, path, options, log))
+            ws = (cls._update(path, remote, options) if cloned
+                  else cls._clone(remote, path, options, log))
+            yield ws
+            if ws.tidy:  # not after an exception: the next run cleans up after this one
+                (path / ".git" / TIDY).write_text(ws.repo.head.commit.hexsha + "\n")
 
     @staticmethod
     def _half_cloned(path: Path) -> bool:
@@ -116,8 +136,10 @@ class Workspace:
         ws = cls(path=path, repo=repo, branch=repo.active_branch.name, options=options,
                  sparse=sparse_folders(repo))
         ws._ensure_identity()
+        tidy = _take_tidy_mark(path)
         g.reset("--hard", "HEAD")
-        g.clean("-ffdxq")
+        if tidy != repo.head.commit.hexsha:  # a run ended early: remove what it left behind
+            g.clean("-ffdxq")
         ws.sync()
         return ws
 
@@ -137,6 +159,14 @@ class Workspace:
                 cw.set_value("user", "name", IDENTITY[0])
             if not reader.get_value("user", "email", ""):
                 cw.set_value("user", "email", IDENTITY[1])
+
+    def left_tidy(self) -> None:
+        """Say that this run leaves no file of its own outside its commits (called once its
+        last commit is made). On a normal exit a mark with HEAD is left in ``.git``; the next
+        run takes it away first thing and, when HEAD is still that commit, skips
+        ``git clean`` (a walk of every folder: ~1 s on 25,000 nodes). Without the mark (a run
+        that crashed or failed) it cleans as always."""
+        self.tidy = True
 
     # -- remote (vbot.git.push) ------------------------------------------------------------
     def fetch(self) -> None:
