@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vbot import schema
+from vbot.affinity import one_cpu
 from vbot.check import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
 from vbot.config import Config, load_config
 from vbot.datarepo import DataRepo, NodeDocError
@@ -280,7 +281,12 @@ def sweep(opts: SweepOptions) -> RunReport:
         # what is loaded by now (graph, node infos, versions files) lives until the sweep
         # ends: the cyclic GC need not walk it again at every collection during the checks
         gc.freeze()
-        with report.phase("check"):
+        # GIL-bound threads gain nothing from a second CPU and pay for GIL hand-overs between
+        # CPUs (vbot/affinity.py); process and dask workers are left where they are
+        pin = config.http.one_cpu > 0 and opts.executor.kind == "local"
+        with report.phase("check"), one_cpu(pin) as cpu:
+            if cpu is not None:
+                report.extra["one_cpu"] = cpu
             try:
                 runner.run(infos, sink, checker.check, deadline=deadline)
             finally:
