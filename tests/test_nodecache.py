@@ -10,11 +10,13 @@ from pathlib import Path
 import git
 import pytest
 
+import vbot.commands.sweep as sweep_module
 from tests.conftest import make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.datarepo import DataRepo
+from vbot.git.workspace import Workspace
 from vbot.names import sharded_relpath
-from vbot.nodecache import DB_NAME, NodeInfoCache, decode, encode, read_node
+from vbot.nodecache import DB_NAME, NodeInfoCache, decode, encode, git_blob_id, read_node
 from vbot.nodeinfo import node_info
 
 PY = "https://pypi.example/packages/source/{0}/{1}/{1}-{2}.tar.gz"
@@ -156,3 +158,58 @@ def test_unused_entries_are_dropped_when_they_pile_up(tmp_path: Path, used: int)
     count = db.execute("SELECT COUNT(*) FROM infos").fetchone()[0]
     db.close()
     assert count == used
+
+
+def test_a_repeat_sweep_opens_no_document_git_says_it_read_before(
+        tmp_path: Path, make_remote, fake, monkeypatch) -> None:
+    fake.set_world(WORLD)
+    point_env_at(fake, monkeypatch)
+    remote = make_remote(make_cf_tree(tmp_path / "tree", nodes()))
+    opts = SweepOptions(remote=remote.url, workdir=tmp_path / "work", progress=False,
+                        cache_dir=tmp_path / "cache")
+    sweep(opts)  # reads every document, and remembers the blobs it read
+    sweep(opts)  # the versions files are now tracked too: their blobs are remembered
+    opened: list[str] = []
+    real_doc, real_read = DataRepo.node_doc_bytes, sweep_module.read_contained
+
+    def doc_bytes(self: DataRepo, name: str):  # type: ignore[no-untyped-def]
+        opened.append(name)
+        return real_doc(self, name)
+
+    def read(root, rel):  # type: ignore[no-untyped-def]
+        opened.append(rel)
+        return real_read(root, rel)
+
+    monkeypatch.setattr(DataRepo, "node_doc_bytes", doc_bytes)
+    monkeypatch.setattr(sweep_module, "read_contained", read)
+    again = sweep(opts)
+    assert opened == []  # not one node document or versions file was opened
+    assert again.extra["node_cache"] == {"hits": 3, "misses": 0}
+    assert again.counts()["unchanged"] == 3 and again.extra["commit"] is None
+
+    # a changed versions file or node document is a new blob: read again
+    push_change(remote.url, tmp_path / "m", sharded_relpath("versions", "beta"),
+                {"new_version": "2.0"})
+    push_change(remote.url, tmp_path / "m2", sharded_relpath("node_attrs", "gamma"),
+                node_attrs("gamma", PY.format("g", "gamma", "3.5"), "3.5"))  # merged
+    third = sweep(opts)
+    assert sorted(opened) == ["gamma", sharded_relpath("versions", "beta")]
+    assert third.counts()["new"] == 1
+    assert versions(remote, "beta") == {"new_version": "2.1"}
+
+
+def test_tracked_lists_regular_checked_out_files_with_their_blob_ids(
+        tmp_path: Path, make_remote) -> None:
+    tree = make_cf_tree(tmp_path / "tree", nodes())
+    (tree / "versions").mkdir(exist_ok=True)
+    (tree / "versions" / "a.json").write_text('{"new_version": "1"}\n')
+    (tree / "versions" / "link.json").symlink_to("a.json")
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "work") as ws:
+        got = ws.tracked(["node_attrs", "versions"])
+        hashed = git.Repo(ws.path).git.hash_object(str(ws.path / "versions" / "a.json"))
+    assert got["versions/a.json"] == hashed
+    assert git_blob_id(b'{"new_version": "1"}\n', hashed) == hashed
+    assert "versions/link.json" not in got  # a symlink is never answered from the cache
+    assert sharded_relpath("node_attrs", "alpha") in got
+    assert not any(p.startswith("graph") for p in got)

@@ -93,16 +93,27 @@ class DataRepo:
             return dict(self._node_entry(name))
         return self.parse_node_doc(name, *self.node_doc_bytes(name))
 
-    def node_doc_bytes(self, name: str) -> tuple[str, str, bytes]:
-        """cf layout: (the payload's reference, the path read, the bytes of the node's
-        document); raises NodeDocError for that node only."""
+    def _node_ref(self, name: str) -> tuple[str, str, str]:
+        """cf layout: (the payload's lazy reference, its folder, its document name)."""
         node = self._node_entry(name)
         ref = (node.get("payload") or {}).get(LAZY)
         if not isinstance(ref, str) or "/" not in ref:
             raise NodeDocError(f"{name}: payload has no lazy JSON reference")
         folder, _, fname = ref.rpartition("/")
-        found = self.read_doc_bytes(folder, fname[: -len(".json")]
-                                    if fname.endswith(".json") else fname)
+        return ref, folder, fname[: -len(".json")] if fname.endswith(".json") else fname
+
+    def node_doc_relpath(self, name: str) -> str:
+        """cf layout: where the node's document is looked for first (its sharded path)."""
+        _, folder, doc = self._node_ref(name)
+        if unsafe_reason(doc) or unsafe_reason(folder):
+            raise NodeDocError(f"{folder}/{doc}: unsafe document path")
+        return sharded_relpath(folder, doc)
+
+    def node_doc_bytes(self, name: str) -> tuple[str, str, bytes]:
+        """cf layout: (the payload's reference, the path read, the bytes of the node's
+        document); raises NodeDocError for that node only."""
+        ref, folder, doc = self._node_ref(name)
+        found = self.read_doc_bytes(folder, doc)
         if found is None:
             raise NodeDocError(f"{name}: {ref} is missing")
         return ref, found[0], found[1]

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,38 @@ class NodeInfoCache:
         self.misses = 0
 
     @staticmethod
+    def blob_key(kind: str, name: str, blob: str) -> str:
+        """The key of what was read from a file git knows by ``blob`` (its blob id): only
+        ever stored after the bytes read were checked to be that blob (:func:`git_blob_id`)."""
+        h = hashlib.blake2b(code_stamp(), digest_size=20)
+        h.update(f"{kind}\0".encode())
+        h.update(name.encode("utf-8", "surrogatepass"))
+        h.update(f"\0{blob}".encode())
+        return h.hexdigest()
+
+    def snapshot(self, key: str) -> bytes | None:
+        """The bytes stored by :meth:`put_snapshot` under ``key`` (None: none)."""
+        text = self._all().get(key)
+        if text is None:
+            return None
+        try:
+            doc = json.loads(text)
+            data = doc["bytes"].encode("utf-8")
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeEncodeError):
+            return None
+        self._used.add(key)
+        return data
+
+    def put_snapshot(self, key: str, data: bytes) -> None:
+        """Remember a small file's bytes (UTF-8 text only) under ``key``."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        self._new[key] = json.dumps({"bytes": text})
+        self._used.add(key)
+
+    @staticmethod
     def key(name: str, data: bytes) -> str:
         h = hashlib.blake2b(code_stamp(), digest_size=20)
         h.update(name.encode("utf-8", "surrogatepass"))
@@ -118,16 +151,17 @@ class NodeInfoCache:
                     db.close()
         return self._entries
 
-    def get(self, key: str) -> NodeInfo | str | None:
-        """What was read from these bytes before (a NodeInfo or a skip reason), or None."""
+    def get(self, key: str, count_miss: bool = True) -> NodeInfo | str | None:
+        """What was read from these bytes before (a NodeInfo or a skip reason), or None.
+        ``count_miss=False``: a first try, not counted when it misses (``stats`` counts one
+        hit or one miss per node)."""
         text = self._all().get(key)
-        if text is None:
-            self.misses += 1
-            return None
-        try:
-            value = decode(text)
-        except (ValueError, KeyError, TypeError):
-            self.misses += 1
+        value = None
+        if text is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                value = decode(text)
+        if value is None:
+            self.misses += count_miss
             return None
         self._used.add(key)
         self.hits += 1
@@ -169,19 +203,37 @@ class NodeInfoCache:
         return {"hits": self.hits, "misses": self.misses}
 
 
-def read_node(repo: DataRepo, name: str, cache: NodeInfoCache | None = None) -> NodeInfo | str:
+def git_blob_id(data: bytes, like: str) -> str:
+    """The id git gives a file holding ``data`` (sha1, or sha256 when ``like`` is that long)."""
+    algo = hashlib.sha256 if len(like) == 64 else hashlib.sha1
+    return algo(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def read_node(repo: DataRepo, name: str, cache: NodeInfoCache | None = None,
+              tracked: Mapping[str, str] | None = None) -> NodeInfo | str:
     """A node's NodeInfo, or the reason it is skipped, from its document; raises as
     ``DataRepo.node_attrs`` does. With a cache (cf layout), bytes read before by this code are
-    not parsed again."""
+    not parsed again. ``tracked`` (``Workspace.tracked``: the blob id of each file as checked
+    out): a document whose blob was read before is not even opened."""
     if cache is None or repo.layout != CF:
         attrs = repo.node_attrs(name)
         return skip_reason(attrs) or node_info(name, attrs)
+    blob = blob_key = None
+    if tracked is not None:
+        blob = tracked.get(repo.node_doc_relpath(name))
+        if blob:
+            blob_key = cache.blob_key("node", name, blob)
+            found = cache.get(blob_key, count_miss=False)
+            if found is not None:
+                return found
     ref, rel, data = repo.node_doc_bytes(name)
     key = cache.key(name, data)
-    found = cache.get(key)
-    if found is not None:
-        return found
-    attrs = repo.parse_node_doc(name, ref, rel, data)
-    value = skip_reason(attrs) or node_info(name, attrs)
-    cache.put(key, value)
+    value = cache.get(key)
+    if value is None:
+        attrs = repo.parse_node_doc(name, ref, rel, data)
+        value = skip_reason(attrs) or node_info(name, attrs)
+        cache.put(key, value)
+    if blob_key is not None and blob and rel == repo.node_doc_relpath(name) \
+            and git_blob_id(data, blob) == blob:
+        cache.put(blob_key, value)  # the bytes read are that blob: next time, no read
     return value

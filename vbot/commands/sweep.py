@@ -33,7 +33,7 @@ from vbot.jsonio import (
     style_of,
 )
 from vbot.names import read_contained
-from vbot.nodecache import NodeInfoCache, read_node
+from vbot.nodecache import NodeInfoCache, git_blob_id, read_node
 from vbot.nodeinfo import NodeInfo
 from vbot.preflight import screen, unconfigured
 from vbot.progress import Progress
@@ -124,15 +124,18 @@ def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport
 def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
                skipped: Callable[[], None] = lambda: None,
                cache: NodeInfoCache | None = None,
-               before: dict[str, bytes | None] | None = None) -> Iterator[NodeInfo]:
+               before: dict[str, bytes | None] | None = None,
+               tracked: Mapping[str, str] | None = None) -> Iterator[NodeInfo]:
     """The node infos to check, read one document at a time; skipped and broken nodes go
     straight to the report (and ``skipped()`` is called for each). ``cache``: documents
     whose bytes were read before are not parsed again (vbot/nodecache.py). ``before``: the
     bytes of each yielded node's versions file (None: no file) are put there, for
-    :func:`record` to compare with (a file that cannot be read is left to it)."""
+    :func:`record` to compare with (a file that cannot be read is left to it).
+    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``); with a cache,
+    a document or versions file whose blob was read before is not opened again."""
     for name in names:
         try:
-            read = read_node(repo, name, cache)
+            read = read_node(repo, name, cache, tracked)
             why, info = (read, None) if isinstance(read, str) else (None, read)
         except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
@@ -149,8 +152,26 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
             continue
         if before is not None:
             with contextlib.suppress(VbotError):
-                before[name] = read_contained(repo.root, repo.doc_relpath("versions", name))
+                before[name] = _versions_bytes(repo, name, cache, tracked)
         yield info
+
+
+def _versions_bytes(repo: DataRepo, name: str, cache: NodeInfoCache | None,
+                    tracked: Mapping[str, str] | None) -> bytes | None:
+    """The bytes of a node's versions file (None: no file), from the cache when git says the
+    file is a blob read before; raises VbotError as ``read_contained`` does."""
+    rel = repo.doc_relpath("versions", name)
+    blob = tracked.get(rel) if tracked is not None and cache is not None else None
+    key = cache.blob_key("versions", name, blob) if cache is not None and blob else None
+    if key is not None and cache is not None:
+        data = cache.snapshot(key)
+        if data is not None:
+            return data
+    data = read_contained(repo.root, rel)
+    if key is not None and cache is not None and data is not None \
+            and git_blob_id(data, blob or "") == blob:
+        cache.put_snapshot(key, data)
+    return data
 
 
 def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
@@ -243,8 +264,11 @@ def sweep(opts: SweepOptions) -> RunReport:
         if nodes is not None:
             stack.callback(nodes.close)
         before: dict[str, bytes | None] = {}  # versions files as read with the node documents
+        # blob ids of the checked-out documents: with the node cache, those read before are
+        # not opened again (right after the workspace's reset each file holds its blob)
+        tracked = ws.tracked(["node_attrs", "versions"]) if nodes is not None else None
         infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance, nodes,
-                                               before)
+                                               before, tracked)
         broken = unconfigured(checker)
         if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
             def skipped(outcome: Outcome) -> None:

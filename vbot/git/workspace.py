@@ -20,7 +20,7 @@ import git
 from vbot.errors import VbotError
 from vbot.git import commit as _commit
 from vbot.git import push as _push
-from vbot.git.env import IDENTITY, open_repo, secrets
+from vbot.git.env import IDENTITY, open_repo, run_git, secrets
 from vbot.git.lock import locked, remove_stale_locks
 from vbot.git.options import CloneOptions, clone_options
 from vbot.git.remote import default_workdir, normalise_remote, without_credentials
@@ -167,6 +167,20 @@ class Workspace:
         ``git clean`` (a walk of every folder: ~1 s on 25,000 nodes). Without the mark (a run
         that crashed or failed) it cleans as always."""
         self.tidy = True
+
+    def tracked(self, folders: Iterable[str]) -> dict[str, str]:
+        """{repo-relative path: blob id} of the regular files git tracks under ``folders``
+        and has checked out, from the index (one ``git ls-files``). Right after ``open`` (a
+        reset to HEAD) each of these files holds exactly that blob; symbolic links,
+        submodules and files outside the sparse checkout are left out."""
+        out = run_git(self.path, "ls-files", "-s", "-t", "-z", "--", *folders)
+        found: dict[str, str] = {}
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            fields = meta.split(b" ")
+            if len(fields) == 4 and fields[0] == b"H" and fields[1] in (b"100644", b"100755"):
+                found[path.decode("utf-8", "surrogateescape")] = fields[2].decode("ascii")
+        return found
 
     # -- remote (vbot.git.push) ------------------------------------------------------------
     def fetch(self) -> None:
