@@ -9,7 +9,8 @@ from pathlib import Path
 
 from vbot.commands.sweep import node_infos, record
 from vbot.datarepo import DataRepo
-from vbot.jsonio import Style
+from vbot.jsonio import CANONICAL, Style, dumps_styled
+from vbot.nodecache import git_blob_id
 from vbot.outcome import FOUND, INVALID, Outcome
 from vbot.report import RunReport
 
@@ -96,3 +97,20 @@ def test_node_infos_snapshot_each_versions_file_except_refused_ones(tmp_path: Pa
     assert (outcome.status, result) == (INVALID, "skipped")
     assert (outcome.reason or "").startswith("refusing path")
     assert victim.read_text() == '{"new_version": "9"}'
+
+
+def test_a_checked_out_file_that_is_the_result_byte_for_byte_is_not_read(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    path = tmp_path / "repo" / "versions" / "a.json"
+    same = git_blob_id(dumps_styled({"new_version": "1.2"}, CANONICAL).encode(), "0" * 40)
+    # git says the file is that blob: unchanged, without opening it (there is none here)
+    tracked = {"versions/a.json": same}
+    assert record(repo, Outcome("a", FOUND, version="1.2"), tracked=tracked)[1] == "unchanged"
+    assert not path.exists()
+    # another blob (another version, or the same one in another style): read and compared
+    path.write_text('{"new_version": "1.2"}')
+    other = {"versions/a.json": git_blob_id(path.read_bytes(), "0" * 40)}
+    assert record(repo, Outcome("a", FOUND, version="1.2"), tracked=other)[1] == "unchanged"
+    assert record(repo, Outcome("a", FOUND, version="1.3"), tracked=other)[1] == "written"
+    assert json.loads(path.read_text()) == {"new_version": "1.3"}

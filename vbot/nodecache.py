@@ -106,28 +106,6 @@ class NodeInfoCache:
         h.update(f"\0{blob}".encode())
         return h.hexdigest()
 
-    def snapshot(self, key: str) -> bytes | None:
-        """The bytes stored by :meth:`put_snapshot` under ``key`` (None: none)."""
-        text = self._all().get(key)
-        if text is None:
-            return None
-        try:
-            doc = json.loads(text)
-            data = doc["bytes"].encode("utf-8")
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeEncodeError):
-            return None
-        self._used.add(key)
-        return data
-
-    def put_snapshot(self, key: str, data: bytes) -> None:
-        """Remember a small file's bytes (UTF-8 text only) under ``key``."""
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return
-        self._new[key] = json.dumps({"bytes": text})
-        self._used.add(key)
-
     @staticmethod
     def key(name: str, data: bytes) -> str:
         h = hashlib.blake2b(code_stamp(), digest_size=20)

@@ -151,33 +151,18 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
             skipped()
             continue
         if before is not None:
-            with contextlib.suppress(VbotError):
-                before[name] = _versions_bytes(repo, name, cache, tracked)
+            rel = repo.doc_relpath("versions", name)
+            if tracked is None or rel not in tracked:  # git's blob id is enough: see record
+                with contextlib.suppress(VbotError):
+                    before[name] = read_contained(repo.root, rel)
         yield info
-
-
-def _versions_bytes(repo: DataRepo, name: str, cache: NodeInfoCache | None,
-                    tracked: Mapping[str, str] | None) -> bytes | None:
-    """The bytes of a node's versions file (None: no file), from the cache when git says the
-    file is a blob read before; raises VbotError as ``read_contained`` does."""
-    rel = repo.doc_relpath("versions", name)
-    blob = tracked.get(rel) if tracked is not None and cache is not None else None
-    key = cache.blob_key("versions", name, blob) if cache is not None and blob else None
-    if key is not None and cache is not None:
-        data = cache.snapshot(key)
-        if data is not None:
-            return data
-    data = read_contained(repo.root, rel)
-    if key is not None and cache is not None and data is not None \
-            and git_blob_id(data, blob or "") == blob:
-        cache.put_snapshot(key, data)
-    return data
 
 
 def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
            new_style: Style = CANONICAL,
            before: dict[str, bytes | None] | None = None,
-           rules: schema.Schema | None = None) -> tuple[Outcome, str]:
+           rules: schema.Schema | None = None,
+           tracked: Mapping[str, str] | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
@@ -187,6 +172,8 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
     indent and final-newline style; a new one is written in ``new_style``. ``before``: the
     file's bytes as :func:`node_infos` read them (taken out of it), instead of reading now.
     ``rules``: the versions schema as the sweep loaded it (default: loaded now).
+    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``): a file that is
+    the blob the result would be written as (in ``new_style``) is unchanged without a read.
     """
     doc = outcome.document()
     if doc is None:
@@ -199,10 +186,14 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         problems = (rules or schema.load("versions")).problems(doc)
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
+        rel = repo.doc_relpath("versions", outcome.node)
+        blob = tracked.get(rel) if tracked is not None else None
+        if blob and git_blob_id(dumps_styled(doc, new_style).encode(), blob) == blob:
+            return outcome, "unchanged"  # the checked-out file is, byte for byte, the result
         if before is not None and outcome.node in before:
             data = before.pop(outcome.node)
         else:  # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
-            data = read_contained(repo.root, repo.doc_relpath("versions", outcome.node))
+            data = read_contained(repo.root, rel)
         current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
@@ -296,7 +287,7 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                outcome, result = record(repo, outcome, writer, new_style, before, rules)
+                outcome, result = record(repo, outcome, writer, new_style, before, rules, tracked)
                 report.add(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
