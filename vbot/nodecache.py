@@ -196,22 +196,23 @@ def read_node(repo: DataRepo, name: str, cache: NodeInfoCache | None = None,
     if cache is None or repo.layout != CF:
         attrs = repo.node_attrs(name)
         return skip_reason(attrs) or node_info(name, attrs)
-    blob = blob_key = None
+    blob = blob_key = first = None
     if tracked is not None:
-        blob = tracked.get(repo.node_doc_relpath(name))
+        first = repo.node_doc_relpath(name)
+        blob = tracked.get(first)
         if blob:
             blob_key = cache.blob_key("node", name, blob)
             found = cache.get(blob_key, count_miss=False)
             if found is not None:
                 return found
     ref, rel, data = repo.node_doc_bytes(name)
-    key = cache.key(name, data)
+    # bytes that are the blob git has for the file: kept by blob id, so that next time the
+    # file need not even be opened; any other bytes (no git, a file that differs): by content
+    verified = blob_key is not None and rel == first and git_blob_id(data, blob or "") == blob
+    key = blob_key if verified and blob_key else cache.key(name, data)
     value = cache.get(key)
     if value is None:
         attrs = repo.parse_node_doc(name, ref, rel, data)
         value = skip_reason(attrs) or node_info(name, attrs)
         cache.put(key, value)
-    if blob_key is not None and blob and rel == repo.node_doc_relpath(name) \
-            and git_blob_id(data, blob) == blob:
-        cache.put(blob_key, value)  # the bytes read are that blob: next time, no read
     return value
