@@ -24,6 +24,14 @@ def _repo(root: Path) -> DataRepo:
     return DataRepo.open(root)
 
 
+def _refused(got: tuple[Outcome, str], victim: Path, text: str) -> None:
+    """The record step refused the path (a symlink) and left the file it points at alone."""
+    outcome, result = got
+    assert (outcome.status, result) == (INVALID, "skipped")
+    assert (outcome.reason or "").startswith("refusing path")
+    assert victim.read_text() == text
+
+
 def test_equal_content_in_another_style_is_unchanged(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "repo")
     path = tmp_path / "repo" / "versions" / "a.json"
@@ -54,10 +62,7 @@ def test_a_symlinked_versions_file_is_refused_and_left_alone(tmp_path: Path) -> 
     victim = tmp_path / "victim.json"
     victim.write_text('{"new_version": "1.2"}')
     os.symlink(victim, tmp_path / "repo" / "versions" / "a.json")
-    outcome, result = record(repo, Outcome("a", FOUND, version="1.2"))
-    assert (outcome.status, result) == (INVALID, "skipped")
-    assert (outcome.reason or "").startswith("refusing path")
-    assert victim.read_text() == '{"new_version": "1.2"}'
+    _refused(record(repo, Outcome("a", FOUND, version="1.2")), victim, '{"new_version": "1.2"}')
 
 
 def test_a_snapshot_taken_with_the_node_documents_is_compared_and_taken_out(
@@ -93,10 +98,8 @@ def test_node_infos_snapshot_each_versions_file_except_refused_ones(tmp_path: Pa
     infos = list(node_infos(repo, ["a", "b", "c"], report, before=before))
     assert [i.name for i in infos] == ["a", "b", "c"]
     assert before == {"a": b'{"new_version": "1.2"}', "b": None}  # c: left to record
-    outcome, result = record(repo, Outcome("c", FOUND, version="9"), before=before)
-    assert (outcome.status, result) == (INVALID, "skipped")
-    assert (outcome.reason or "").startswith("refusing path")
-    assert victim.read_text() == '{"new_version": "9"}'
+    _refused(record(repo, Outcome("c", FOUND, version="9"), before=before), victim,
+             '{"new_version": "9"}')
 
 
 def test_a_checked_out_file_that_is_the_result_byte_for_byte_is_not_read(

@@ -5,6 +5,7 @@ Real git: a bare remote in a tmp dir, the workspace a clone of it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -20,12 +21,18 @@ def _mark(work: Path) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-def test_a_tidy_end_is_marked_and_the_next_run_skips_clean(tmp_path: Path,
-                                                            make_remote) -> None:
+def _tidy_clone(tmp_path: Path, make_remote) -> tuple[Any, Path]:
+    """A remote, and a workspace of it whose last run ended tidy."""
     remote = make_remote(tree_for(tmp_path))
     work = tmp_path / "work"
     with Workspace.open(remote.url, work) as ws:
         ws.left_tidy()
+    return remote, work
+
+
+def test_a_tidy_end_is_marked_and_the_next_run_skips_clean(tmp_path: Path,
+                                                            make_remote) -> None:
+    remote, work = _tidy_clone(tmp_path, make_remote)
     head = git.Repo(work).head.commit.hexsha
     assert _mark(work) == head
     stray = work / "stray.json"  # nothing of vbot's makes this: a probe
@@ -40,10 +47,7 @@ def test_a_tidy_end_is_marked_and_the_next_run_skips_clean(tmp_path: Path,
 
 def test_a_run_that_fails_leaves_no_mark_and_is_cleaned_up_after(tmp_path: Path,
                                                                  make_remote) -> None:
-    remote = make_remote(tree_for(tmp_path))
-    work = tmp_path / "work"
-    with Workspace.open(remote.url, work) as ws:
-        ws.left_tidy()
+    remote, work = _tidy_clone(tmp_path, make_remote)
     half = work / ".pkg.json.tmp"
     with pytest.raises(RuntimeError), Workspace.open(remote.url, work) as ws:
         half.write_text('{"new_ver')
