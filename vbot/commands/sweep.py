@@ -296,6 +296,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         # what is loaded by now (graph, node infos, versions files) lives until the sweep
         # ends: the cyclic GC need not walk it again at every collection during the checks
         gc.freeze()
+        stack.callback(gc.unfreeze)  # a process that goes on (tests, a service) collects again
         # GIL-bound threads gain nothing from a second CPU and pay for GIL hand-overs between
         # CPUs (vbot/affinity.py); process and dask workers are left where they are
         pin = config.http.one_cpu > 0 and opts.executor.kind == "local"
