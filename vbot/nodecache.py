@@ -97,11 +97,12 @@ class NodeInfoCache:
         self.misses = 0
 
     @staticmethod
-    def blob_key(kind: str, name: str, blob: str) -> str:
-        """The key of what was read from a file git knows by ``blob`` (its blob id): only
-        ever stored after the bytes read were checked to be that blob (:func:`git_blob_id`)."""
+    def blob_key(name: str, blob: str) -> str:
+        """The key of what was read from a node document git knows by ``blob`` (its blob
+        id): only ever stored after the bytes read were checked to be that blob
+        (:func:`git_blob_id`)."""
         h = hashlib.blake2b(code_stamp(), digest_size=20)
-        h.update(f"{kind}\0".encode())
+        h.update(b"blob\0")
         h.update(name.encode("utf-8", "surrogatepass"))
         h.update(f"\0{blob}".encode())
         return h.hexdigest()
@@ -196,20 +197,21 @@ def read_node(repo: DataRepo, name: str, cache: NodeInfoCache | None = None,
     if cache is None or repo.layout != CF:
         attrs = repo.node_attrs(name)
         return skip_reason(attrs) or node_info(name, attrs)
-    blob = blob_key = first = None
+    first = blob = blob_key = ""
     if tracked is not None:
         first = repo.node_doc_relpath(name)
-        blob = tracked.get(first)
+        blob = tracked.get(first, "")
         if blob:
-            blob_key = cache.blob_key("node", name, blob)
+            blob_key = cache.blob_key(name, blob)
             found = cache.get(blob_key, count_miss=False)
             if found is not None:
                 return found
     ref, rel, data = repo.node_doc_bytes(name)
     # bytes that are the blob git has for the file: kept by blob id, so that next time the
     # file need not even be opened; any other bytes (no git, a file that differs): by content
-    verified = blob_key is not None and rel == first and git_blob_id(data, blob or "") == blob
-    key = blob_key if verified and blob_key else cache.key(name, data)
+    if blob_key and (rel != first or git_blob_id(data, blob) != blob):
+        blob_key = ""
+    key = blob_key or cache.key(name, data)
     value = cache.get(key)
     if value is None:
         attrs = repo.parse_node_doc(name, ref, rel, data)

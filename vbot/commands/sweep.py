@@ -131,8 +131,9 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
     whose bytes were read before are not parsed again (vbot/nodecache.py). ``before``: the
     bytes of each yielded node's versions file (None: no file) are put there, for
     :func:`record` to compare with (a file that cannot be read is left to it).
-    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``); with a cache,
-    a document or versions file whose blob was read before is not opened again."""
+    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``): with a cache,
+    a document whose blob was read before is not opened again; a tracked versions file is
+    not read here at all (:func:`record` compares blob ids first)."""
     for name in names:
         try:
             read = read_node(repo, name, cache, tracked)
