@@ -40,15 +40,21 @@ def unsafe_reason(name: object) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _shard_dirs(name: str) -> str:
+    """``h0/h1/h2/h3/h4``: a sweep asks it of each node for node_attrs/ and versions/, and
+    again when it writes, so each name is hashed once."""
+    return "/".join(hashlib.sha1(f"{name}.json".encode()).hexdigest()[:SHARD_DEPTH])
+
+
 def shard_parts(name: str) -> list[str]:
     """The hashmap folders of a node: the first five hex digits of sha1("<name>.json")."""
-    digest = hashlib.sha1(f"{name}.json".encode()).hexdigest()
-    return list(digest[:SHARD_DEPTH])
+    return _shard_dirs(name).split("/")
 
 
 def sharded_relpath(folder: str, name: str) -> str:
     """``<folder>/h0/h1/h2/h3/h4/<name>.json`` as a posix path."""
-    return "/".join([folder, *shard_parts(name), f"{name}.json"])
+    return f"{folder}/{_shard_dirs(name)}/{name}.json"
 
 
 @functools.lru_cache(maxsize=1 << 16)
