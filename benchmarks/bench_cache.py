@@ -1,4 +1,4 @@
-"""Conditional requests: vbot's digest cache (vbot/httpcache.py) against requests-cache (SQLite).
+"""Conditional requests: vbot's digest cache (httpclient/cache.py) against requests-cache.
 
 Both fetch the same N PyPI documents from the fake upstream (its own process, so its CPU is not
 counted) with C requests in flight, twice: a first pass that fills the cache and a repeat pass
@@ -24,12 +24,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vbot.check import Checker
-from vbot.commands.sweep import make_http
+from vbot.check.checker import Checker
+from vbot.check.factory import make_http
 from vbot.config import load_config
-from vbot.executors import run_local, run_loop
-from vbot.httpcache import HttpCache
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.cache import HttpCache
+from vbot.repo.nodeinfo import NodeInfo
+from vbot.run.executors import run_local, run_loop
 from vbot.sources import Context
 
 HERE = Path(__file__).resolve().parent

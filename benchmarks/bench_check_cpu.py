@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from vbot.check import Checker
-from vbot.commands.sweep import make_http
+from vbot.check.checker import Checker
+from vbot.check.factory import make_http
 from vbot.config import load_config
-from vbot.executors import run_local, run_loop
-from vbot.httpcache import HttpCache
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.cache import HttpCache
+from vbot.repo.nodeinfo import NodeInfo
+from vbot.run.executors import run_local, run_loop
 from vbot.sources import Context
 
 HERE = Path(__file__).resolve().parent

@@ -24,10 +24,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from vbot.git.fixtures import add_history, create_remote  # noqa: E402
 from vbot.git.options import CloneOptions  # noqa: E402
 from vbot.git.workspace import Workspace  # noqa: E402
-from vbot.paths import resource_dir  # noqa: E402
+from vbot.shipped import resource_dir  # noqa: E402
+from vbot.testing.gitfixtures import add_history, create_remote  # noqa: E402
 
 
 def held(path: Path) -> int:

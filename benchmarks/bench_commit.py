@@ -21,9 +21,10 @@ sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
 
-from vbot.git.fixtures import create_remote  # noqa: E402
+from vbot.git.commit import commit  # noqa: E402
 from vbot.git.workspace import Workspace  # noqa: E402
-from vbot.names import sharded_relpath  # noqa: E402
+from vbot.repo.paths import sharded_relpath  # noqa: E402
+from vbot.testing.gitfixtures import create_remote  # noqa: E402
 
 
 def _cpu() -> float:
@@ -57,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
                     written.append(rel)
                 start, cpu = time.perf_counter(), _cpu()
                 if label == labels[0]:
-                    ws.commit(["versions"], "results\n")
+                    commit(ws, ["versions"], "results\n")
                 elif label == labels[1]:
-                    ws.commit(["versions"], "results\n", written)
+                    commit(ws, ["versions"], "results\n", written)
                 else:
                     ws.repo.git.add("-A", "--", "versions")
                     ws.repo.git.commit("-q", "-m", "results")

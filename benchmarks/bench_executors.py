@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.scaleworld import make_scale_tree, scale_world  # noqa: E402
-from vbot.fakeupstream import FakeUpstream  # noqa: E402
-from vbot.git.fixtures import create_remote  # noqa: E402
+from vbot.testing.fakeupstream import FakeUpstream  # noqa: E402
+from vbot.testing.gitfixtures import create_remote  # noqa: E402
 
 
 class Cluster:

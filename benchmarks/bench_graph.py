@@ -6,7 +6,7 @@
 Measures, in this process: validating N versions files and N ``new_version`` values with the
 compiled validators (all distinct, and with the few distinct values a data repo really has);
 reading a graph.json of N nodes (JSON, schema, ``networkx.node_link_graph``); the dependents
-count of every node (``vbot.graph.dependents``) against ``nx.descendants`` per node, on two
+count of every node (``vbot.repo.graph.dependents``) against ``nx.descendants`` per node, on two
 graphs: the sparse random one of ``genrepo.py`` and a conda-forge-like one where a few hubs
 (python, a compiler stub, numpy...) are depended on by most nodes.
 """
@@ -27,7 +27,7 @@ import networkx as nx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vbot import schema  # noqa: E402
-from vbot.graph import dependents, from_node_link  # noqa: E402
+from vbot.repo.graph import dependents, from_node_link  # noqa: E402
 
 
 def _time(fn: Any, *args: Any) -> tuple[float, Any]:

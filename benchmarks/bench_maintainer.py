@@ -28,7 +28,7 @@ from vbot import jsonio  # noqa: E402
 from vbot.commands.history import history  # noqa: E402
 from vbot.commands.status import collect  # noqa: E402
 from vbot.commands.validate import validate  # noqa: E402
-from vbot.names import sharded_relpath  # noqa: E402
+from vbot.repo.paths import sharded_relpath  # noqa: E402
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
        "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}

@@ -31,8 +31,8 @@ sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
 
-from vbot.git.fixtures import create_remote  # noqa: E402
-from vbot.names import sharded_relpath  # noqa: E402
+from vbot.repo.paths import sharded_relpath  # noqa: E402
+from vbot.testing.gitfixtures import create_remote  # noqa: E402
 
 NV_VENV = HERE / ".venv"
 NV_EXT = HERE / "nvchecker_ext"

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from vbot.fakeupstream import FakeUpstream
+from vbot.testing.fakeupstream import FakeUpstream
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 # kind -> share of the nodes (kinds that are switched off give their share to pypi and github)
 MIX = {"pypi": 0.62, "github": 0.30, "cran": 0.04, "npm": 0.02, "crates": 0.02}

@@ -14,10 +14,10 @@ from typing import Any
 import git
 import pytest
 
-from vbot.fakeupstream import FakeUpstream
-from vbot.git.fixtures import create_remote
-from vbot.names import sharded_relpath
-from vbot.paths import resource_dir
+from vbot.repo.paths import sharded_relpath
+from vbot.shipped import resource_dir
+from vbot.testing.fakeupstream import FakeUpstream
+from vbot.testing.gitfixtures import create_remote
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

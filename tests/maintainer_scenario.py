@@ -15,7 +15,7 @@ import git
 from tests.conftest import make_cf_tree, make_inline_tree, node_attrs, point_env_at
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.report import RunReport
+from vbot.run.report import RunReport
 
 PYPI = "https://pypi.example/packages/source/{0}/{1}/{1}-{2}.tar.gz"
 GH = "https://github.com/{0}/archive/refs/tags/{1}.tar.gz"

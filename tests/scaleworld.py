@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_cf_tree, node_attrs
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 KINDS = ("pypi", "release", "tags", "pre", "missing", "archived")
 

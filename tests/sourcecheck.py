@@ -7,12 +7,12 @@ from types import MappingProxyType
 from typing import Any
 
 from tests.conftest import Blocking, node_attrs
-from vbot.check import Checker, Outcome
-from vbot.commands.sweep import make_http
+from vbot.check.checker import Checker, Outcome
+from vbot.check.factory import make_http
 from vbot.config import load_config
-from vbot.fakeupstream import FakeUpstream
-from vbot.nodeinfo import node_info
+from vbot.repo.nodeinfo import node_info
 from vbot.sources import Context
+from vbot.testing.fakeupstream import FakeUpstream
 
 
 def checker_for(fake: FakeUpstream, world: dict[str, Any],

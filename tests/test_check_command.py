@@ -19,17 +19,19 @@ import pytest
 
 from tests.conftest import FIXTURES, make_cf_tree, node_attrs, point_env_at
 from tests.sourcecheck import controls
-from vbot.check import Checker, sift
-from vbot.commands.sweep import make_http
+from vbot.check.checker import Checker
+from vbot.check.explain import RecordingHttp, explain
+from vbot.check.factory import make_http
 from vbot.config import load_config
-from vbot.datarepo import DataRepo
-from vbot.fakeupstream import FakeUpstream
-from vbot.git.fixtures import create_remote
 from vbot.main import main
-from vbot.nodeinfo import Controls, NodeInfo, node_info
-from vbot.paths import resource_dir
+from vbot.repo.datarepo import DataRepo
+from vbot.repo.nodeinfo import Controls, NodeInfo, node_info
+from vbot.shipped import resource_dir
 from vbot.sources import Context
 from vbot.sources.tags import tags_to_versions
+from vbot.testing.fakeupstream import FakeUpstream
+from vbot.testing.gitfixtures import create_remote
+from vbot.versioning.policy import sift
 
 DEMO = FIXTURES / "checkdemo"
 
@@ -151,8 +153,10 @@ def test_explain_agrees_with_the_sweeps_check_on_every_node(demo_clone) -> None:
 
     async def both() -> list[tuple[object, object]]:
         plain = Checker(Context(config=config, http=make_http(config, 4)))
-        explaining = Checker(Context(config=config, http=make_http(config, 4)))
-        return [(await plain.check(i), (await explaining.explain(i)).outcome) for i in infos]
+        recorder = RecordingHttp(make_http(config, 4))
+        explaining = Checker(Context(config=config, http=recorder))
+        return [(await plain.check(i), (await explain(explaining, recorder, i)).outcome)
+                for i in infos]
 
     pairs = asyncio.run(both())
     assert len(pairs) == 10

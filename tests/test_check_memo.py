@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import Blocking
-from vbot.check import FOUND, INTERNAL, Checker
+from vbot.check.checker import FOUND, INTERNAL, Checker
 from vbot.config import Config
-from vbot.http import HttpClient
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import HttpClient
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources import Context, Source
 
 

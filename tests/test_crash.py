@@ -21,7 +21,7 @@ import git
 from tests.conftest import Remote, make_cf_tree, node_attrs
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.fakeupstream import FakeUpstream
+from vbot.testing.fakeupstream import FakeUpstream
 
 NAMES = [f"pkg{i:02d}" for i in range(24)]
 WORLD = {"pypi": {n: {"versions": ["1.0", f"1.{i + 1}"]} for i, n in enumerate(NAMES)},

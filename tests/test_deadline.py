@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot.check import FOUND, TRANSIENT
+from vbot.check.checker import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.executors import DEADLINE_REASON
-from vbot.fakeupstream import FakeUpstream
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
+from vbot.run.executors import DEADLINE_REASON
+from vbot.testing.fakeupstream import FakeUpstream
 
 
 def pypi_nodes(count: int, prefix: str = "p") -> tuple[dict, dict]:

@@ -40,7 +40,7 @@ def test_wheel_ships_resources(wheel: Path) -> None:
     shipped = [n for n in names if n.startswith("vbot/resources/data/repo/")]
     assert len(shipped) == 1 + 112 + 50 + 82  # graph.json, node_attrs, versions, version_pr_info
     assert any(n.startswith("vbot/resources/data/repo/node_attrs/") for n in names)
-    assert "vbot/fakeupstream/samples/pypi-requests.json" in names
+    assert "vbot/testing/fakeupstream/samples/pypi-requests.json" in names
 
 
 def test_installed_demo_runs_from_any_directory(wheel: Path, tmp_path: Path) -> None:

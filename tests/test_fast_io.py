@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from vbot import jsonio
 from vbot.commands.merge import versions_relpaths
 from vbot.errors import VbotError
-from vbot.names import contained, read_contained
+from vbot.repo import jsonio
+from vbot.repo.paths import contained, read_contained
 
 
 def test_read_contained_reads_files_and_refuses_links(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot import schema
-from vbot.check import BAD, FOUND, INVALID, TRANSIENT
+from vbot.check.checker import BAD, FOUND, INVALID, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.fakeupstream import FakeUpstream
-from vbot.names import sharded_relpath
+from vbot.repo import schema
+from vbot.repo.paths import sharded_relpath
+from vbot.testing.fakeupstream import FakeUpstream
 
 # kind -> (fault on the node's upstream path, expected status)
 KINDS: dict[str, tuple[dict[str, Any] | None, str]] = {

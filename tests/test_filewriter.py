@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from vbot.filewriter import FileWriter
+from vbot.run.writer import FileWriter
 
 
 def doc(i: int) -> str:
@@ -81,7 +81,7 @@ def test_sweep_through_the_writer_reports_a_failed_write(tmp_path, make_remote, 
     invalid node in the report, the others are committed and pushed."""
     from tests.conftest import make_cf_tree, node_attrs, point_env_at
     from vbot.commands import sweep as sweep_command
-    from vbot.names import sharded_relpath
+    from vbot.repo.paths import sharded_relpath
 
     monkeypatch.setattr(sweep_command, "OFFLOAD_FROM", 1)  # a large sweep, in miniature
     point_env_at(fake, monkeypatch)

@@ -16,11 +16,12 @@ import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
 from vbot.errors import EXIT_OK, EXIT_PUSH, EXIT_USER, PushError, VbotError
-from vbot.fakeupstream import FakeUpstream
+from vbot.git.commit import commit
 from vbot.git.env import clean_error
-from vbot.git.push import moved
+from vbot.git.push import moved, push
 from vbot.git.workspace import Workspace
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
+from vbot.testing.fakeupstream import FakeUpstream
 
 NAMES = [f"pkg{i:02d}" for i in range(8)]
 WORLD = {"pypi": {n: {"versions": ["1.0", "1.5"]} for n in NAMES},
@@ -77,7 +78,7 @@ def test_push_retries_when_the_remote_moved(tmp_path: Path, make_remote) -> None
     remote = make_remote(tree_for(tmp_path))
     with Workspace.open(remote.url, tmp_path / "a") as ours:
         write_json(ours.path / "versions" / "ours.json", {"new_version": "1"})
-        mine = ours.commit(["versions"], "ours")
+        mine = commit(ours, ["versions"], "ours")
         # another writer pushes first
         other = git.Repo.clone_from(remote.url, tmp_path / "b")
         with other.config_writer() as cw:
@@ -88,7 +89,7 @@ def test_push_retries_when_the_remote_moved(tmp_path: Path, make_remote) -> None
         other.git.commit("-m", "theirs")
         other.git.push("origin", "main")
         theirs = other.head.commit.hexsha
-        ours.push(backoff=0.01)
+        push(ours, backoff=0.01)
     messages = [c.message.strip() for c in remote.commits()]
     assert messages[:2] == ["ours", "theirs"]  # rebased on top, never forced
     assert theirs in [c.hexsha for c in remote.commits()]
@@ -174,7 +175,7 @@ def test_workspace_repairs_what_a_killed_git_leaves(tmp_path: Path, make_remote)
     work = tmp_path / "work"
     with Workspace.open(remote.url, work) as ws:
         write_json(ws.path / "versions" / "kept.json", {"new_version": "1"})
-        ws.commit(["versions"], "unpushed commit of a killed run")
+        commit(ws, ["versions"], "unpushed commit of a killed run")
     g = git.Repo(work).git
     # an interrupted rebase (detached HEAD), stale locks, half-written and stray files
     g.checkout("--detach", "HEAD")

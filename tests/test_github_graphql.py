@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 from vbot.sources.github_graphql import build_query
 
 REPOS = 101

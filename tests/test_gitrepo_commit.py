@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import write_json
 from vbot.errors import VbotError
+from vbot.git.commit import commit
+from vbot.git.push import push
 from vbot.git.workspace import Workspace
 
 
@@ -19,19 +21,19 @@ def test_commit_new_modified_deleted_and_nothing(tmp_path: Path, make_remote) ->
     write_json(tree / "other/keep.json", {"x": 1})
     remote = make_remote(tree)
     with Workspace.open(remote.url, tmp_path / "work") as ws:
-        assert ws.commit(["versions"], "nothing\n") is None
+        assert commit(ws, ["versions"], "nothing\n") is None
         write_json(ws.path / "versions/a/old.json", {"new_version": "1.1"})
         (ws.path / "versions/b/gone.json").unlink()
         for i in range(50):
             write_json(ws.path / f"versions/{i % 7}/{i}/n{i}.json", {"new_version": f"{i}.0"})
         write_json(ws.path / "other/keep.json", {"x": 2})  # outside the pathspec
-        sha = ws.commit(["versions"], "sweep results\n\nVbot-Run: test\n")
+        sha = commit(ws, ["versions"], "sweep results\n\nVbot-Run: test\n")
         assert sha and ws.repo.head.commit.hexsha == sha
         assert ws.repo.head.commit.message == "sweep results\n\nVbot-Run: test\n"
         assert ws.repo.head.commit.committer.name == "vbot"
         status = ws.repo.git.status("--porcelain")
         assert status.strip() == "M other/keep.json"  # the index matches the new commit
-        ws.push()
+        push(ws)
     files = remote.files()
     assert "versions/b/gone.json" not in files
     assert sum(f.startswith("versions/") for f in files) == 51
@@ -52,9 +54,9 @@ def test_commit_of_listed_paths_only(tmp_path: Path, make_remote) -> None:
     with Workspace.open(remote.url, tmp_path / "work") as ws:
         # nothing changed: listed files identical to HEAD, a listed file that never existed
         write_json(ws.path / "versions/c/same.json", {"new_version": "3.0"})
-        assert ws.commit(["versions"], "nothing\n",
+        assert commit(ws, ["versions"], "nothing\n",
                          ["versions/c/same.json", "versions/d/never.json"]) is None
-        assert ws.commit(["versions"], "nothing\n", []) is None
+        assert commit(ws, ["versions"], "nothing\n", []) is None
         write_json(ws.path / "versions/a/old.json", {"new_version": "1.1"})
         (ws.path / "versions/b/gone.json").unlink()
         write_json(ws.path / "versions/e/new.json", {"new_version": "5.0"})
@@ -62,14 +64,14 @@ def test_commit_of_listed_paths_only(tmp_path: Path, make_remote) -> None:
         write_json(ws.path / "graph.json", {"nodes": [], "x": 1})  # listed, outside pathspecs
         listed = ["versions/a/old.json", "versions/b/gone.json", "versions/e/new.json",
                   "versions/c/same.json", "graph.json", "versions/e/new.json"]
-        sha = ws.commit(["versions"], "results\n\nVbot-Run: test\n", listed)
+        sha = commit(ws, ["versions"], "results\n\nVbot-Run: test\n", listed)
         assert sha and ws.repo.head.commit.hexsha == sha
         assert sorted(ws.changed_files()) == ["versions/a/old.json", "versions/b/gone.json",
                                               "versions/e/new.json"]
         # the index matches the new commit: only the unlisted and outside files show
         status = sorted(ws.repo.git.status("--porcelain", "--untracked-files=all").splitlines())
         assert status == [" M graph.json", "?? versions/f/unlisted.json"]
-        ws.push()
+        push(ws)
     files = remote.files()
     assert "versions/b/gone.json" not in files and "versions/f/unlisted.json" not in files
     assert remote.show("versions/a/old.json") == {"new_version": "1.1"}
@@ -85,5 +87,5 @@ def test_commit_refuses_listed_paths_it_cannot_name(tmp_path: Path, make_remote)
     with Workspace.open(remote.url, tmp_path / "work") as ws:
         for bad in ("versions/../graph.json", "versions/x\ny.json", "versions//a.json"):
             with pytest.raises(VbotError, match="cannot commit a file named"):
-                ws.commit(["versions"], "x\n", [bad])
+                commit(ws, ["versions"], "x\n", [bad])
         assert len(ws.repo.git.rev_list("HEAD").split()) == 1

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import write_json
-from vbot.datarepo import DataRepo
 from vbot.errors import VbotError
-from vbot.graph import by_dependents, dependents, from_node_link, to_node_link
+from vbot.repo.datarepo import DataRepo
+from vbot.repo.graph import by_dependents, dependents, from_node_link, to_node_link
 
 LUT = {"outputs_lut": {"b": {"__set__": True, "elements": ["b", "b-lib"]}}}
 

@@ -14,8 +14,8 @@ import yaml
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
 from vbot.main import main
-from vbot.names import sharded_relpath
-from vbot.paths import resource_dir
+from vbot.repo.paths import sharded_relpath
+from vbot.shipped import resource_dir
 
 PROJECT = Path(__file__).resolve().parent.parent
 URL = "https://pypi.example/packages/source/a/a/a-1.0.tar.gz"

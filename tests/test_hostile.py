@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot.check import FOUND, INVALID, NOSOURCE
+from vbot.check.checker import FOUND, INVALID, NOSOURCE
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import EXIT_USER
-from vbot.fakeupstream import FakeUpstream
 from vbot.main import main
-from vbot.names import MAX_NAME_BYTES, sharded_relpath, unsafe_reason
+from vbot.repo.paths import MAX_NAME_BYTES, sharded_relpath, unsafe_reason
+from vbot.testing.fakeupstream import FakeUpstream
 
 WORLD = {"pypi": {"good": {"versions": ["1.0", "2.0"]}, "other": {"versions": ["3.0"]}}}
 

@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import Blocking
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
-from vbot.fakeupstream import FakeUpstream
-from vbot.http import HttpClient, retry_after
+from vbot.httpclient.client import HttpClient, retry_after
+from vbot.testing.fakeupstream import FakeUpstream
 
 WORLD = {
     "pypi": {"requests": {"versions": ["1.0", "2.0"]}, "attrs": {"versions": ["3.0"]}},

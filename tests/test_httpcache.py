@@ -12,10 +12,10 @@ import pytest
 from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import HttpSettings
-from vbot.http import HttpClient
-from vbot.httpcache import HttpCache
+from vbot.httpclient.cache import HttpCache
+from vbot.httpclient.client import HttpClient
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 
 def pypi_url(name: str, version: str) -> str:
@@ -168,7 +168,7 @@ def test_damaged_cache_is_a_miss_not_an_error(tmp_path, world):
 
 def test_processes_share_the_cache(tmp_path, make_remote, world):
     """--executor process workers revalidate through the same cache as the coordinator."""
-    from vbot.executors import ExecutorSpec
+    from vbot.run.executors import ExecutorSpec
 
     remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
     run(remote, tmp_path)

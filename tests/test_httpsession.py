@@ -1,4 +1,4 @@
-"""vbot/httpsession.py (requests underneath) against a scripted loopback server speaking raw
+"""vbot/httpclient/session.py (requests underneath) against a scripted loopback server speaking raw
 HTTP/1.1 bytes: the framings the fake upstream never uses (chunked, gzip, read-to-close, interim
 answers), broken answers, the body cap, unsendable URLs and connection reuse."""
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vbot.httpsession import BodyTooLarge, ExchangeError, InvalidURL, exchange, new_session
+from vbot.httpclient.session import BodyTooLarge, ExchangeError, InvalidURL, exchange, new_session
 
 
 class Scripted:

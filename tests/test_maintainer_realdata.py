@@ -9,16 +9,16 @@ from pathlib import Path
 import git
 
 from tests.realdata import EXPECTED
-from vbot import versions
 from vbot.commands.history import history
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.status import collect
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.fakeupstream import FakeUpstream
-from vbot.git.fixtures import create_remote
 from vbot.main import main
-from vbot.names import sharded_relpath
-from vbot.paths import resource_dir
+from vbot.repo.paths import sharded_relpath
+from vbot.shipped import resource_dir
+from vbot.testing.fakeupstream import FakeUpstream
+from vbot.testing.gitfixtures import create_remote
+from vbot.versioning import order
 
 
 def read_json_or_none(path: Path) -> object:
@@ -49,12 +49,12 @@ def test_validate_history_status_on_bundled_data(tmp_path: Path, capsys) -> None
         attrs = json.loads((tree / sharded_relpath("node_attrs", node)).read_text())
         new, cur = want.get("expected"), str(attrs.get("version"))
         new = "3.4.4" if node == "yq" else new
-        if new and versions.parse(new) > versions.parse(cur):
+        if new and order.parse(new) > order.parse(cur):
             # merge never lowers the new_version the real bot already holds (hg-evolve: 12.0.0)
             held = (read_json_or_none(tree / sharded_relpath("version_pr_info", node))
                     or {}).get("new_version")
-            if isinstance(held, str) and versions.parse(held) and \
-                    versions.parse(held) > versions.parse(new):
+            if isinstance(held, str) and order.parse(held) and \
+                    order.parse(held) > order.parse(new):
                 new = held
             upgrades[node] = (cur, new)
     assert upgrades  # the bundled world has newer versions for many nodes

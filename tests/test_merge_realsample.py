@@ -14,10 +14,10 @@ from pathlib import Path
 import git
 
 from tests.conftest import FIXTURES
-from vbot import jsonio
 from vbot.commands.merge import MergeOptions, merge, merged_value
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo import jsonio
+from vbot.repo.paths import sharded_relpath
 
 SAMPLE = FIXTURES / "realsample"
 
@@ -136,7 +136,7 @@ def _changed_lines(remote, rel: str) -> list[str]:
 
 def test_sweep_keeps_the_versions_files_style(tmp_path: Path, make_remote) -> None:
     from vbot.commands.sweep import SweepOptions, sweep
-    from vbot.fakeupstream import FakeUpstream
+    from vbot.testing.fakeupstream import FakeUpstream
 
     tree = _tree(tmp_path)
     (tree / sharded_relpath("versions", "lockfile-lint")).unlink()

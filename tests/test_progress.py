@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from vbot.progress import Progress
+from vbot.run.progress import Progress
 
 
 def test_log_lines_when_not_a_terminal() -> None:

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vbot import jsonio, schema
 from vbot.commands.sweep import candidates, node_infos
-from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.graph import to_node_link
-from vbot.names import contained, sharded_relpath, unsafe_reason
-from vbot.report import RunReport
+from vbot.repo import jsonio, schema
+from vbot.repo.datarepo import DataRepo, NodeDocError
+from vbot.repo.graph import to_node_link
+from vbot.repo.paths import contained, sharded_relpath, unsafe_reason
+from vbot.run.report import RunReport
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -17,9 +17,9 @@ import pytest
 from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import HttpSettings
-from vbot.executors import ChunkResult, ExecutorSpec, Recipe, Runner
-from vbot.http import HttpClient
-from vbot.names import sharded_relpath
+from vbot.httpclient.client import HttpClient
+from vbot.repo.paths import sharded_relpath
+from vbot.run.executors import ChunkResult, ExecutorSpec, Recipe, Runner
 
 WORLD = {"pypi": {f"pkg{i}": {"versions": ["1.0", f"1.{i + 1}"]} for i in range(10)}}
 NODES = {f"pkg{i}": node_attrs(

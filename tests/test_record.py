@@ -1,18 +1,21 @@
-"""sweep's record step: the versions file is compared after one no-follow read (or with the
-snapshot taken when the node documents were read)."""
+"""sweep's record step: the versions file is compared after one no-follow read, and never
+written through a symbolic link."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
-from vbot.commands.sweep import node_infos, record
-from vbot.datarepo import DataRepo
-from vbot.jsonio import CANONICAL, Style, dumps_styled
-from vbot.nodecache import git_blob_id
-from vbot.outcome import FOUND, INVALID, Outcome
-from vbot.report import RunReport
+import pytest
+
+from vbot.check.outcome import FOUND, INVALID, Outcome
+from vbot.commands.sweep import record
+from vbot.errors import VbotError
+from vbot.repo.datarepo import DataRepo
+from vbot.repo.jsonio import Style
+from vbot.repo.paths import contained_str, read_contained
 
 
 def _repo(root: Path) -> DataRepo:
@@ -65,55 +68,20 @@ def test_a_symlinked_versions_file_is_refused_and_left_alone(tmp_path: Path) -> 
     _refused(record(repo, Outcome("a", FOUND, version="1.2")), victim, '{"new_version": "1.2"}')
 
 
-def test_a_snapshot_taken_with_the_node_documents_is_compared_and_taken_out(
-        tmp_path: Path) -> None:
-    repo = _repo(tmp_path / "repo")
-    path = tmp_path / "repo" / "versions" / "a.json"
-    path.write_text('{"new_version": "1.1"}')
-    before: dict[str, bytes | None] = {"a": b'{"new_version": "1.2"}'}
-    # the snapshot, not the file, is what the answer is compared with
-    assert record(repo, Outcome("a", FOUND, version="1.2"), before=before)[1] == "unchanged"
-    assert before == {}
-    assert path.read_text() == '{"new_version": "1.1"}'
-    before = {"a": None}  # "no file" in the snapshot: written as a new file
-    assert record(repo, Outcome("a", FOUND, version="1.3"), before=before)[1] == "written"
-    assert json.loads(path.read_text()) == {"new_version": "1.3"}
-
-
-def test_node_infos_snapshot_each_versions_file_except_refused_ones(tmp_path: Path) -> None:
+def test_a_folder_swapped_for_a_symlink_is_refused_in_the_same_process(tmp_path: Path) -> None:
+    """Nothing about the file system is remembered between calls: a folder that was a real
+    folder when a path was accepted, then became a symlink to the outside, is refused."""
     root = tmp_path / "repo"
-    root.mkdir()
-    url = "https://files.example/{n}-1.0.tar.gz"
-    nodes = [{"id": n, "version": "1.0", "url": url.format(n=n)} for n in ("a", "b", "c")]
-    (root / "graph.json").write_text(json.dumps({
-        "directed": True, "multigraph": False, "graph": {}, "nodes": nodes, "links": []}))
-    (root / "versions").mkdir()
-    (root / "versions" / "a.json").write_text('{"new_version": "1.2"}')
-    victim = tmp_path / "victim.json"
-    victim.write_text('{"new_version": "9"}')
-    os.symlink(victim, root / "versions" / "c.json")
-    repo = DataRepo.open(root)
-    before: dict[str, bytes | None] = {}
-    report = RunReport("sweep", "t")
-    infos = list(node_infos(repo, ["a", "b", "c"], report, before=before))
-    assert [i.name for i in infos] == ["a", "b", "c"]
-    assert before == {"a": b'{"new_version": "1.2"}', "b": None}  # c: left to record
-    _refused(record(repo, Outcome("c", FOUND, version="9"), before=before), victim,
-             '{"new_version": "9"}')
-
-
-def test_a_checked_out_file_that_is_the_result_byte_for_byte_is_not_read(
-        tmp_path: Path) -> None:
-    repo = _repo(tmp_path / "repo")
-    path = tmp_path / "repo" / "versions" / "a.json"
-    same = git_blob_id(dumps_styled({"new_version": "1.2"}, CANONICAL).encode(), "0" * 40)
-    # git says the file is that blob: unchanged, without opening it (there is none here)
-    tracked = {"versions/a.json": same}
-    assert record(repo, Outcome("a", FOUND, version="1.2"), tracked=tracked)[1] == "unchanged"
-    assert not path.exists()
-    # another blob (another version, or the same one in another style): read and compared
-    path.write_text('{"new_version": "1.2"}')
-    other = {"versions/a.json": git_blob_id(path.read_bytes(), "0" * 40)}
-    assert record(repo, Outcome("a", FOUND, version="1.2"), tracked=other)[1] == "unchanged"
-    assert record(repo, Outcome("a", FOUND, version="1.3"), tracked=other)[1] == "written"
-    assert json.loads(path.read_text()) == {"new_version": "1.3"}
+    (root / "versions" / "x").mkdir(parents=True)
+    (root / "versions" / "x" / "a.json").write_text('{"new_version": "1.0"}')
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.json").write_text('{"new_version": "secret"}')
+    assert contained_str(root, "versions/x/a.json") == str(root / "versions/x/a.json")
+    assert read_contained(root, "versions/x/a.json") == b'{"new_version": "1.0"}'
+    shutil.rmtree(root / "versions" / "x")
+    os.symlink(outside, root / "versions" / "x")
+    with pytest.raises(VbotError, match="refusing path"):
+        contained_str(root, "versions/x/a.json")
+    with pytest.raises(VbotError, match="refusing path"):
+        read_contained(root, "versions/x/a.json")

@@ -12,7 +12,7 @@ from tests.maintainer_scenario import WORLD1, new_scenario, world2
 from vbot.commands.revert import RevertOptions, revert, split_args
 from vbot.errors import VbotError
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 
 def _log(bare: Path) -> list[git.Commit]:

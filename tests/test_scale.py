@@ -14,15 +14,15 @@ import pytest
 
 from tests.conftest import Remote, point_env_at
 from tests.scaleworld import check_expected, make_scale_tree, scale_world, versions_tree
-from vbot import executors
 from vbot import main as main_mod
-from vbot.check import FOUND, INTERNAL, TRANSIENT, Outcome
+from vbot.check.checker import FOUND, INTERNAL, TRANSIENT, Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import load_config
 from vbot.errors import VbotError
-from vbot.executors import ExecutorSpec, Recipe, Runner
-from vbot.nodeinfo import Controls, NodeInfo
-from vbot.shard import Shard, parse_shard, shard_of
+from vbot.repo.nodeinfo import Controls, NodeInfo
+from vbot.run import executors
+from vbot.run.executors import ExecutorSpec, Recipe, Runner
+from vbot.run.jobshard import Shard, parse_shard, shard_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -385,8 +385,8 @@ def test_bundled_data_gives_identical_results_with_every_executor(tmp_path) -> N
     import importlib.util
     import shutil
 
-    from vbot.fakeupstream import FakeUpstream
-    from vbot.paths import resource_dir
+    from vbot.shipped import resource_dir
+    from vbot.testing.fakeupstream import FakeUpstream
 
     data = resource_dir("data")
     tree = tmp_path / "tree"
@@ -414,7 +414,7 @@ def test_sweep_deadline_with_the_process_executor(tmp_path, make_remote, fake, m
     """--deadline holds for workers too: late chunks come back transient, the sweep commits."""
     import time
 
-    from vbot.commands.sweep import CheckerFactory, deadline_at
+    from vbot.check.factory import CheckerFactory, deadline_at
 
     nodes, world, _ = scale_world(60, latency_ms=400)
     fake.set_world(world)

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import make_cf_tree, node_attrs, write_json
-from vbot import schema
-from vbot.datarepo import DataRepo
 from vbot.errors import VbotError
 from vbot.main import main
-from vbot.names import sharded_relpath
-from vbot.paths import resource_dir
+from vbot.repo import schema
+from vbot.repo.datarepo import DataRepo
+from vbot.repo.paths import sharded_relpath
+from vbot.shipped import resource_dir
 
 URL = "https://pypi.example/packages/source/a/alpha/alpha-1.0.tar.gz"
 NAMES = ("versions", "new_version", "graph")

@@ -18,11 +18,13 @@ from vbot.commands.history import history
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import VbotError
-from vbot.git.fixtures import add_history
+from vbot.git.commit import commit
 from vbot.git.options import FULL, CloneOptions
+from vbot.git.push import push
 from vbot.git.workspace import Workspace
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
+from vbot.testing.gitfixtures import add_history
 
 HISTORY = 400  # commits of 16 KB under pr_info/
 
@@ -162,10 +164,10 @@ def test_push_after_the_remote_moved_rebases_the_one_commit(tmp_path: Path) -> N
     remote = long_remote(tmp_path)
     with Workspace.open(remote.url, tmp_path / "ws") as ws:
         write_json(ws.path / "versions" / "mine.json", {"new_version": "1"})
-        mine = ws.commit(["versions"], "mine", ["versions/mine.json"])
+        mine = commit(ws, ["versions"], "mine", ["versions/mine.json"])
         add_history(remote.path, 50, seed=2)
         pushed_by_other_writer(remote, tmp_path, "versions/theirs.json", {"new_version": "2"})
-        ws.push(backoff=0)
+        push(ws, backoff=0)
     head = remote.repo.commit("main")
     assert head.message.strip() == "mine" and head.hexsha != mine
     assert head.parents[0].message == "another writer\n"
@@ -178,13 +180,13 @@ def test_commit_never_deletes_what_the_sparse_checkout_hides(tmp_path: Path) -> 
     before = remote.repo.commit("main").hexsha
     with Workspace.open(remote.url, tmp_path / "ws") as ws:
         assert not (ws.path / "pr_info" / "bot.json").exists()
-        assert ws.commit(["pr_info", "versions"], "nothing", ["pr_info/bot.json"]) is None
-        assert ws.commit(["pr_info", "versions"], "nothing") is None  # git status, sparse
+        assert commit(ws, ["pr_info", "versions"], "nothing", ["pr_info/bot.json"]) is None
+        assert commit(ws, ["pr_info", "versions"], "nothing") is None  # git status, sparse
         write_json(ws.path / "versions" / "a.json", {"new_version": "1"})
-        sha = ws.commit(["pr_info", "versions"], "one file",
+        sha = commit(ws, ["pr_info", "versions"], "one file",
                         ["pr_info/bot.json", "versions/a.json"])
         assert ws.changed_files(sha or "") == ["versions/a.json"]
-        ws.push()
+        push(ws)
     assert remote.repo.commit("main").parents[0].hexsha == before
     assert remote.repo.git.rev_parse("main:pr_info") == remote.repo.git.rev_parse(
         f"{before}:pr_info")
@@ -261,13 +263,13 @@ def test_a_killed_runs_commit_is_rebased_over_a_long_move(tmp_path: Path) -> Non
     remote = long_remote(tmp_path)
     with Workspace.open(remote.url, tmp_path / "ws") as ws:
         write_json(ws.path / "versions" / "left.json", {"new_version": "1"})
-        ws.commit(["versions"], "left by a killed run")
+        commit(ws, ["versions"], "left by a killed run")
     add_history(remote.path, 100, seed=4)
     moved_to = remote.repo.commit("main").hexsha
     with Workspace.open(remote.url, tmp_path / "ws") as ws:
         assert ws.unpushed() == 1
         assert ws.repo.commit("HEAD^").hexsha == moved_to
-        ws.push()
+        push(ws)
     assert remote.repo.commit("main").message.strip() == "left by a killed run"
     assert remote.repo.commit("main^").hexsha == moved_to
     assert remote.show("versions/left.json") == {"new_version": "1"}

@@ -10,12 +10,12 @@ import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, point_env_at
 from tests.test_smoke_sweep import NODES, WORLD
-from vbot import schema
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import VbotError
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo import schema
+from vbot.repo.paths import sharded_relpath
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import make_cf_tree, make_inline_tree, node_attrs, point_env_at
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 PYPI_URL = "https://pypi.example/packages/source/r/requests/requests-2.31.0.tar.gz"
 HASHED = ("https://files.pypi.example/packages/ab/cd/" + "e" * 60 + "/attrs-23.1.0.tar.gz")

@@ -10,7 +10,7 @@ from tests.conftest import make_cf_tree, node_attrs, write_json
 from tests.maintainer_scenario import three_sweeps
 from vbot.commands.status import collect
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 
 def _cards(page: str) -> dict[str, int]:

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 from tests.conftest import make_cf_tree, node_attrs
-from vbot.check import FOUND, TRANSIENT
+from vbot.check.checker import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, candidates, sweep
-from vbot.datarepo import DataRepo
-from vbot.fakeupstream import FakeUpstream
-from vbot.report import RunReport
+from vbot.repo.datarepo import DataRepo
+from vbot.run.report import RunReport
+from vbot.testing.fakeupstream import FakeUpstream
 
 # dependency -> dependents; "archived" is not checked but still depends on "mid"
 LINKS = [("zlib", "openssl"), ("openssl", "python"), ("python", "numpy"), ("numpy", "mid"),

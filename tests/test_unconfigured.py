@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_cf_tree, node_attrs, point_env_at
-from vbot.check import BAD, FOUND, INTERNAL, SKIPPED, Checker
+from vbot.check.checker import BAD, FOUND, INTERNAL, SKIPPED, Checker
+from vbot.check.outcome import Outcome
+from vbot.check.preflight import needs, unconfigured
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import Config, load_config
 from vbot.errors import EXIT_INTERNAL, EXIT_USER, VbotError
-from vbot.executors import ExecutorSpec
-from vbot.http import HttpClient
+from vbot.httpclient.client import HttpClient
 from vbot.main import main
-from vbot.names import sharded_relpath
-from vbot.nodeinfo import node_info
-from vbot.outcome import Outcome
-from vbot.preflight import needs, unconfigured
+from vbot.repo.nodeinfo import node_info
+from vbot.repo.paths import sharded_relpath
+from vbot.run.executors import ExecutorSpec
 from vbot.sources import REGISTRY, Context
 from vbot.sources.npm import Npm
 from vbot.sources.pypi import PyPI

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import make_cf_tree, make_inline_tree, node_attrs, write_json
 from vbot.main import main
-from vbot.names import sharded_relpath
+from vbot.repo.paths import sharded_relpath
 
 URL = "https://pypi.example/packages/source/a/a/a-1.0.tar.gz"
 

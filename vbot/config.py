@@ -13,7 +13,6 @@ max_retry_after = 60        # longest Retry-After honoured; longer: rate-limited
 max_rate_limit_wait = 120   # longest wait for an X-RateLimit-Reset; longer: rate-limited
 per_host = 8
 max_body_bytes = 33554432
-one_cpu = 1                 # the checks' event loop and HTTP threads on one CPU (0: on all)
 rewrite = { "https://ftp.gnu.org/" = "http://127.0.0.1:8000/files/ftp.gnu.org/" }
 ```
 
@@ -51,7 +50,6 @@ class HttpSettings:
     max_rate_limit_wait: float = 120.0
     per_host: int = 8
     max_body_bytes: int = 32 * 1024 * 1024
-    one_cpu: int = 1  # 1: the sweep's event loop and HTTP threads share one CPU (vbot/affinity.py)
     rewrite: tuple[tuple[str, str], ...] = ()
 
 
@@ -110,7 +108,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 _HTTP_FLOATS = ("connect_timeout", "read_timeout", "backoff", "max_retry_after",
                 "max_rate_limit_wait")
-_HTTP_INTS = ("retries", "per_host", "max_body_bytes", "one_cpu")
+_HTTP_INTS = ("retries", "per_host", "max_body_bytes")
 
 
 def _http_settings(table: Any, where: str, env: Mapping[str, str]) -> HttpSettings:

@@ -12,9 +12,9 @@ from pathlib import Path
 from vbot import __version__
 from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
 from vbot.redact import redact
-from vbot.shard import Shard, parse_shard
+from vbot.run.jobshard import Shard, parse_shard
 
-KINDS = ("local", "process", "dask")  # vbot.executors.KINDS, kept here so --help stays light
+KINDS = ("local", "process", "dask")  # vbot.run.executors.KINDS, kept here so --help stays light
 
 
 def _nodes(text: str) -> tuple[str, ...]:
@@ -217,7 +217,7 @@ def _run_maintainer(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from vbot.commands.sweep import SweepOptions, sweep
-        from vbot.executors import ExecutorSpec
+        from vbot.run.executors import ExecutorSpec
 
         report = sweep(SweepOptions(
             remote=args.repo, workdir=args.workdir, workers=args.workers, nodes=args.nodes,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vbot.fakeupstream import FakeUpstream
+from vbot.testing.fakeupstream import FakeUpstream
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import make_cf_tree, node_attrs
 from tests.sourcecheck import check, controls
 from vbot.main import main
-from vbot.nodeinfo import node_info, skip_reason
+from vbot.repo.nodeinfo import node_info, skip_reason
 
 PYPI_URL = "https://pypi.example/packages/source/b/black/black-24.1.0.tar.gz"
 GH_URL = "https://github.com/psf/black/archive/refs/tags/24.1.0.tar.gz"

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import node_attrs
 from tests.sourcecheck import check, checker_for, controls
-from vbot.nodeinfo import node_info
+from vbot.repo.nodeinfo import node_info
 
 GH = "https://github.com"
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.sourcecheck import checker_for
-from vbot.nodeinfo import node_info
+from vbot.repo.nodeinfo import node_info
 
 NODES: dict[str, Any] = json.loads(
     (FIXTURES / "newsources" / "real_nodes.json").read_text("utf-8"))

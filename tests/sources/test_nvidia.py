@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import node_attrs
 from tests.sourcecheck import check, checker_for, controls
-from vbot.nodeinfo import node_info
+from vbot.repo.nodeinfo import node_info
 from vbot.sources import REGISTRY
 from vbot.sources.nvidia import manifests, redist_from_url
 

@@ -14,12 +14,12 @@ import pytest
 from tests.conftest import FIXTURES, make_cf_tree
 from tests.sourcecheck import checker_for
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.git.fixtures import create_remote
-from vbot.names import sharded_relpath
-from vbot.nodeinfo import node_info
-from vbot.recipe_template import JINJA, V1, extract, source_urls
+from vbot.repo.nodeinfo import node_info
+from vbot.repo.paths import sharded_relpath
+from vbot.repo.recipe import JINJA, V1, extract, source_urls
 from vbot.sources.rawurl import Probe, bump
-from vbot.template_sandbox import UrlRenderer, renderer_for
+from vbot.sources.templates import UrlRenderer, renderer_for
+from vbot.testing.gitfixtures import create_remote
 
 RECIPES: dict[str, dict[str, Any]] = json.loads((FIXTURES / "recipes.json").read_text("utf-8"))
 

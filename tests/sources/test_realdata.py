@@ -22,13 +22,13 @@ import pytest
 
 from tests.realdata import EXPECTED
 from tests.sourcecheck import checker_for
-from vbot.check import Outcome
+from vbot.check.checker import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.fakeupstream import FakeUpstream
-from vbot.git.fixtures import create_remote
-from vbot.names import sharded_relpath
-from vbot.nodeinfo import node_info, skip_reason
-from vbot.paths import resource_dir
+from vbot.repo.nodeinfo import node_info, skip_reason
+from vbot.repo.paths import sharded_relpath
+from vbot.shipped import resource_dir
+from vbot.testing.fakeupstream import FakeUpstream
+from vbot.testing.gitfixtures import create_remote
 
 DATA = resource_dir("data")
 
@@ -164,8 +164,7 @@ def test_sweep_counts_by_source(swept: Any) -> None:
 
 def test_world_offers_a_prerelease_above_each_answer(world: dict[str, Any]) -> None:
     """Filtering is exercised: each registry entry's highest version is a pre-release."""
-    from vbot import versions
-
+    from vbot.versioning import order
     lists = {f"pypi {k}": e["versions"] for k, e in world["pypi"].items()}
     lists |= {f"npm {k}": e["versions"] for k, e in world["npm"].items()}
     lists |= {f"rubygems {k}": [r["number"] for r in e] for k, e in world["rubygems"].items()}
@@ -175,4 +174,4 @@ def test_world_offers_a_prerelease_above_each_answer(world: dict[str, Any]) -> N
             lists[f"{table} {key}"] = [re.sub(r"^[^0-9]*", "", t) for t in entry["tags"]]
     assert len(lists) == 38 + 4 + 4 + 21 + 3
     for what, listed in lists.items():
-        assert versions.is_prerelease(max(listed, key=versions.key)), what
+        assert order.is_prerelease(max(listed, key=order.key)), what

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.sourcecheck import check, checker_for, controls, git_node
-from vbot import versions
 from vbot.errors import UpstreamError
 from vbot.git.tags import ls_remote_tags, make_tag_repo, remote_url_allowed
-from vbot.nodeinfo import node_info
+from vbot.repo.nodeinfo import node_info
 from vbot.sources.rawurl import bump, substitute
+from vbot.versioning import order
 
 ROS_WORLD = {"ros": {"humble": {
     "rclcpp": {"version": "16.0.11-1", "packages": ["rclcpp", "rclcpp_action"]},
@@ -194,7 +194,7 @@ def test_bump_candidates_are_all_newer(parts: list[int], sep: str) -> None:
     current = ".".join(map(str, parts))
     cands = list(bump(current))
     assert cands and len(cands) == len(set(cands))
-    assert all(versions.key(c) > versions.key(current) for c in cands)
+    assert all(order.key(c) > order.key(current) for c in cands)
     url = f"https://example.org/x-{current.replace('.', sep)}.tar.gz"
     if len(parts) > 1 or sep == ".":
         assert substitute(url, current, cands[0]) == \

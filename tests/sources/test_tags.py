@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vbot.http import Response
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import Response
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.github import next_link
 from vbot.sources.tags import like_current, tag_in_url, tags_to_versions, url_prefix
 

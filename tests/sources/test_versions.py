@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vbot import versions
+from vbot.versioning import order
 
 PARSE = [  # text, parses, pre-release, scheme
     ("1.2.0.post0", True, False, "number"),
@@ -33,10 +33,10 @@ PARSE = [  # text, parses, pre-release, scheme
 
 @pytest.mark.parametrize(("text", "parses", "pre", "scheme"), PARSE)
 def test_parse_and_prerelease(text: str, parses: bool, pre: bool, scheme: str | None) -> None:
-    assert (versions.parse(text) is not None) is parses
+    assert (order.parse(text) is not None) is parses
     if parses:
-        assert versions.is_prerelease(text) is pre
-    assert versions.scheme(text) == scheme
+        assert order.is_prerelease(text) is pre
+    assert order.scheme(text) == scheme
 
 
 ORDER = [  # candidates, highest by conda order
@@ -53,12 +53,12 @@ ORDER = [  # candidates, highest by conda order
 
 @pytest.mark.parametrize(("candidates", "best"), ORDER)
 def test_conda_order(candidates: list[str], best: str) -> None:
-    assert versions.highest(candidates) == best
-    assert versions.highest(list(reversed(candidates))) == best
+    assert order.highest(candidates) == best
+    assert order.highest(list(reversed(candidates))) == best
 
 
 def test_v_prefix_and_normalise() -> None:
-    assert versions.parse("v0.2.4") == versions.parse("0.2.4")
-    assert versions.newer("v0.2.4", "0.3.0") == "0.3.0"
-    assert versions.normalise("14.0-1") == versions.normalise("14.0_1") == "14.0.1"
-    assert versions.lead_digits("2024.1") == 4 and versions.lead_digits("v12.3") == 2
+    assert order.parse("v0.2.4") == order.parse("0.2.4")
+    assert order.newer("v0.2.4", "0.3.0") == "0.3.0"
+    assert order.normalise("14.0-1") == order.normalise("14.0_1") == "14.0.1"
+    assert order.lead_digits("2024.1") == 4 and order.lead_digits("v12.3") == 2

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vbot.check import INVALID, SKIPPED, Checker, Outcome
+from vbot.check.checker import INVALID, SKIPPED, Checker, Outcome
+from vbot.check.explain import Explanation, RecordingHttp, explain, shown_request
+from vbot.check.factory import make_http
 from vbot.config import load_config
-from vbot.datarepo import DataRepo, NodeDocError
 from vbot.errors import VbotError
-from vbot.explain import Explanation, RecordingHttp, shown_request
 from vbot.git.maintainer import repo_toplevel
-from vbot.nodeinfo import node_info, skip_reason
+from vbot.repo.datarepo import DataRepo, NodeDocError
+from vbot.repo.nodeinfo import node_info, skip_reason
 from vbot.sources import Context
 
 MAX_SHOWN = 12  # candidates and "not newer" drops shown per line in the text output
@@ -64,8 +65,6 @@ def explain_nodes(opts: CheckOptions) -> list[Explanation]:
     repo = DataRepo.open(top)
     names = resolve(repo, opts.nodes)
     config = load_config(top, opts.config, opts.env)
-    from vbot.commands.sweep import make_http  # the sweep's client: same credentials, scopes
-
     http = make_http(config, len(names), None)  # no persistent cache: a dry run keeps nothing
     checker = Checker(Context(config=config, http=RecordingHttp(http)))
     try:
@@ -90,7 +89,7 @@ async def _explain_all(repo: DataRepo, checker: Checker, names: list[str]) -> li
     if checker.batches():  # as the sweep does: batched answers are planned before checking
         checker.prefetch(list(infos.values()))
     for name, info in infos.items():  # one at a time: each node's URLs are its own
-        out[name] = await checker.explain(info)
+        out[name] = await explain(checker, checker.ctx.http, info)
     return [out[name] for name in names]
 
 

@@ -10,9 +10,9 @@ from typing import TextIO
 
 from vbot.commands.merge import MergeOptions, merge, print_summary
 from vbot.commands.sweep import SweepOptions, sweep
-from vbot.fakeupstream import FakeUpstream
-from vbot.git.fixtures import create_remote, recent_commits
-from vbot.paths import resource_dir
+from vbot.shipped import resource_dir
+from vbot.testing.fakeupstream import FakeUpstream
+from vbot.testing.gitfixtures import create_remote, recent_commits
 
 
 def demo(keep: Path | None = None, latency_ms: float = 20.0, out: TextIO | None = None) -> int:

@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from vbot import jsonio
-from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
 from vbot.git.shallow import is_shallow, shallow_boundary
-from vbot.names import sharded_relpath, unsafe_reason
+from vbot.repo import jsonio
+from vbot.repo.datarepo import CF, INLINE, LAZY
+from vbot.repo.paths import sharded_relpath, unsafe_reason
 
 VERSIONS = "versions"
 MERGED = "new_version"

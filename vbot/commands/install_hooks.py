@@ -14,7 +14,7 @@ from typing import TextIO
 
 from vbot.errors import VbotError
 from vbot.git import maintainer
-from vbot.paths import resource_dir
+from vbot.shipped import resource_dir
 
 MARKER = "# vbot-hook:"
 PYTHON_LINE = 'vbot_python="${VBOT_PYTHON:-}"'

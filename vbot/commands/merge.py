@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from vbot import jsonio, schema, versions
-from vbot.datarepo import CF, DataRepo, NodeDocError
+from vbot.check.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.errors import VbotError
 from vbot.git.workspace import Workspace
-from vbot.names import read_contained, sharded_relpath
-from vbot.outcome import BAD, FOUND, INVALID, NONE, Outcome
-from vbot.progress import Progress
-from vbot.publish import commit_and_push
-from vbot.report import RunReport, new_run_id
+from vbot.repo import jsonio, schema
+from vbot.repo.datarepo import CF, DataRepo, NodeDocError
+from vbot.repo.paths import read_contained, sharded_relpath
+from vbot.run.progress import Progress
+from vbot.run.publish import commit_and_push
+from vbot.run.report import RunReport, new_run_id
+from vbot.versioning import order
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ def versions_relpaths(root: Path) -> list[str]:
 def merged_value(found: str, version: Any, existing: Any) -> str:
     """The node's new ``new_version``: the larger of ``found`` and the node's ``version``,
     and never below a valid ``new_version`` already set (``existing``)."""
-    value = versions.newer(found, str(version) if version is not None else None) or found
+    value = order.newer(found, str(version) if version is not None else None) or found
     if isinstance(existing, str) and not schema.problems("new_version", existing):
-        value = versions.not_lower(value, existing)
+        value = order.not_lower(value, existing)
     return value
 
 

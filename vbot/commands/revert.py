@@ -18,9 +18,10 @@ from typing import Any, TextIO
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
+from vbot.git.push import push
 from vbot.git.shallow import shallow_boundary
 from vbot.git.workspace import Workspace
-from vbot.report import new_run_id
+from vbot.run.report import new_run_id
 
 RUN_ID = re.compile(r"^(?:sweep|merge|revert)-\d{8}T\d{6}Z-[0-9a-f]+$")
 
@@ -114,7 +115,7 @@ def revert(opts: RevertOptions, out: TextIO) -> RevertResult:
         if sha is None:
             print("nothing to revert: the tree already matches", file=out)
         elif opts.push:
-            ws.push()
+            push(ws)
             pushed = True
         print(f"revert {run_id}: commit {(sha or 'none')[:12]}"
               f"{', pushed' if pushed else ' (not pushed)' if sha else ''}", file=out)

@@ -20,18 +20,19 @@ from typing import Any, TextIO
 
 import networkx as nx
 
-from vbot import jsonio, versions
-from vbot.datarepo import CF, INLINE, LAZY
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
 from vbot.git.options import CloneOptions
 from vbot.git.shallow import is_shallow
 from vbot.git.workspace import Workspace
-from vbot.graph import by_dependents, dependents, from_node_link
-from vbot.names import sharded_relpath, unsafe_reason
-from vbot.statuspage import StatusData, SweepPoint, render_html
-from vbot.validation import classify
+from vbot.repo import jsonio
+from vbot.repo.datarepo import CF, INLINE, LAZY
+from vbot.repo.graph import by_dependents, dependents, from_node_link
+from vbot.repo.paths import sharded_relpath, unsafe_reason
+from vbot.repo.validation import classify
+from vbot.run.statuspage import StatusData, SweepPoint, render_html
+from vbot.versioning import order
 
 SWEEP_SUBJECT = re.compile(
     r"^vbot sweep: (\d+) checked, (\d+) new, (\d+) unchanged, (\d+) errors")
@@ -70,7 +71,7 @@ def _outdated(graph: nx.Graph, files: dict[str, str], blobs: dict[str, bytes | N
         current = attrs.get("version") if isinstance(attrs, dict) else None
         if not isinstance(new, str) or current is None:
             continue
-        new_v, cur_v = versions.parse(new), versions.parse(str(current))
+        new_v, cur_v = order.parse(new), order.parse(str(current))
         if new_v is not None and cur_v is not None and new_v > cur_v:
             found.append((name, str(current), new))
     return len(names), found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -11,18 +9,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vbot import schema
-from vbot.affinity import one_cpu
-from vbot.check import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
-from vbot.config import Config, load_config
-from vbot.datarepo import DataRepo, NodeDocError
+from vbot.check.checker import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
+from vbot.check.factory import CheckerFactory, deadline_at, make_http
+from vbot.check.preflight import screen, unconfigured
+from vbot.config import load_config
 from vbot.errors import VbotError
-from vbot.executors import ExecutorSpec, Recipe, Runner
-from vbot.filewriter import FileWriter
 from vbot.git.workspace import Workspace
-from vbot.http import HttpClient
-from vbot.httpcache import HttpCache, default_cache_dir
-from vbot.jsonio import (
+from vbot.httpclient.cache import HttpCache, default_cache_dir
+from vbot.redact import redact
+from vbot.repo import schema
+from vbot.repo.datarepo import DataRepo, NodeDocError
+from vbot.repo.jsonio import (
     CANONICAL,
     MISSING,
     Style,
@@ -32,17 +29,15 @@ from vbot.jsonio import (
     parse_or_missing,
     style_of,
 )
-from vbot.names import read_contained
-from vbot.nodecache import NodeInfoCache, git_blob_id, read_node
-from vbot.nodeinfo import NodeInfo
-from vbot.preflight import screen, unconfigured
-from vbot.progress import Progress
-from vbot.publish import commit_and_push
-from vbot.redact import redact
-from vbot.report import RunReport, new_run_id
-from vbot.shard import Shard
-from vbot.sources import REGISTRY, Context
-from vbot.verdicts import VerdictCache
+from vbot.repo.nodeinfo import NodeInfo, node_info, skip_reason
+from vbot.repo.paths import read_contained
+from vbot.run.executors import ExecutorSpec, Recipe, Runner
+from vbot.run.jobshard import Shard
+from vbot.run.progress import Progress
+from vbot.run.publish import commit_and_push
+from vbot.run.report import RunReport, new_run_id
+from vbot.run.writer import FileWriter
+from vbot.sources import Context
 
 OFFLOAD_FROM = 500  # nodes: from here on the writer process pays for its start-up
 
@@ -68,38 +63,6 @@ class SweepOptions:
     depth: int | None = None  # commits the clone holds (default: [git] depth, else 1; 0: all)
 
 
-def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> HttpClient:
-    credentials: dict[str, dict[str, str]] = {}
-    for cls in REGISTRY.values():
-        for org, headers in cls.credentials(config).items():
-            credentials.setdefault(org, {}).update(headers)
-    # each source's API base is its own rate-limit scope (a pause for one never stalls another)
-    scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
-    return HttpClient(config.http, credentials, scopes=scopes, cache=cache, concurrency=workers)
-
-
-def deadline_at(deadline: float | None) -> float | None:
-    """A ``time.monotonic()`` deadline as wall-clock time, which means the same on any host."""
-    return None if deadline is None else time.time() + (deadline - time.monotonic())
-
-
-@dataclass(frozen=True)
-class CheckerFactory:
-    """Picklable recipe of a sweep's checker: process and dask workers each build their own."""
-
-    config: Config
-    workers: int
-    deadline_wall: float | None = None  # the sweep deadline as time.time()
-    cache_dir: str | None = None  # the HTTP cache (SQLite: processes on one machine share it)
-
-    def __call__(self) -> Checker:
-        cache = HttpCache(Path(self.cache_dir)) if self.cache_dir else None
-        http = make_http(self.config, self.workers, cache)
-        if self.deadline_wall is not None:
-            http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
-        return Checker(Context(config=self.config, http=http))
-
-
 def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport,
                shard: Shard | None = None) -> list[str]:
     """Names of the nodes to look at, most depended-on first (ties by name), so that a sweep
@@ -122,22 +85,14 @@ def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport
 
 
 def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
-               skipped: Callable[[], None] = lambda: None,
-               cache: NodeInfoCache | None = None,
-               before: dict[str, bytes | None] | None = None,
-               tracked: Mapping[str, str] | None = None) -> Iterator[NodeInfo]:
+               skipped: Callable[[], None] = lambda: None) -> Iterator[NodeInfo]:
     """The node infos to check, read one document at a time; skipped and broken nodes go
-    straight to the report (and ``skipped()`` is called for each). ``cache``: documents
-    whose bytes were read before are not parsed again (vbot/nodecache.py). ``before``: the
-    bytes of each yielded node's versions file (None: no file) are put there, for
-    :func:`record` to compare with (a file that cannot be read is left to it).
-    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``): with a cache,
-    a document whose blob was read before is not opened again; a tracked versions file is
-    not read here at all (:func:`record` compares blob ids first)."""
+    straight to the report (and ``skipped()`` is called for each)."""
     for name in names:
         try:
-            read = read_node(repo, name, cache, tracked)
-            why, info = (read, None) if isinstance(read, str) else (None, read)
+            attrs = repo.node_attrs(name)
+            why = skip_reason(attrs)
+            info = None if why else node_info(name, attrs)
         except (NodeDocError, VbotError) as exc:
             report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
             skipped()
@@ -151,30 +106,20 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
             report.add(Outcome(name, SKIPPED, reason=why), "skipped")
             skipped()
             continue
-        if before is not None:
-            rel = repo.doc_relpath("versions", name)
-            if tracked is None or rel not in tracked:  # git's blob id is enough: see record
-                with contextlib.suppress(VbotError):
-                    before[name] = read_contained(repo.root, rel)
         yield info
 
 
 def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
            new_style: Style = CANONICAL,
-           before: dict[str, bytes | None] | None = None,
-           rules: schema.Schema | None = None,
-           tracked: Mapping[str, str] | None = None) -> tuple[Outcome, str]:
+           rules: schema.Schema | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
     safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
     handed to it (its failures come back at ``writer.close()``). A changed file keeps its
-    indent and final-newline style; a new one is written in ``new_style``. ``before``: the
-    file's bytes as :func:`node_infos` read them (taken out of it), instead of reading now.
+    indent and final-newline style; a new one is written in ``new_style``.
     ``rules``: the versions schema as the sweep loaded it (default: loaded now).
-    ``tracked``: the blob id of each checked-out file (``Workspace.tracked``): a file that is
-    the blob the result would be written as (in ``new_style``) is unchanged without a read.
     """
     doc = outcome.document()
     if doc is None:
@@ -188,13 +133,7 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         rel = repo.doc_relpath("versions", outcome.node)
-        blob = tracked.get(rel) if tracked is not None else None
-        if blob and git_blob_id(dumps_styled(doc, new_style).encode(), blob) == blob:
-            return outcome, "unchanged"  # the checked-out file is, byte for byte, the result
-        if before is not None and outcome.node in before:
-            data = before.pop(outcome.node)
-        else:  # one O_NOFOLLOW open, no lstat of the leaf: the same refusals as versions_path
-            data = read_contained(repo.root, rel)
+        data = read_contained(repo.root, rel)  # refuses symlinks and paths outside the repo
         current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
@@ -235,7 +174,7 @@ def sweep(opts: SweepOptions) -> RunReport:
                                                     config=opts.config))
         cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         with report.phase("load"):
-            repo = DataRepo.open(ws.path, VerdictCache(cache_dir) if opts.http_cache else None)
+            repo = DataRepo.open(ws.path)
             config = load_config(ws.path, opts.config, opts.env)
             names = candidates(repo, opts.nodes, report, opts.shard)
         cache = HttpCache(cache_dir) if opts.http_cache else None
@@ -252,15 +191,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(names), "sweep", out, enabled=opts.progress)
         stack.callback(progress.close)
-        nodes = NodeInfoCache(cache_dir) if cache is not None else None
-        if nodes is not None:
-            stack.callback(nodes.close)
-        before: dict[str, bytes | None] = {}  # versions files as read with the node documents
-        # blob ids of the checked-out documents: with the node cache, those read before are
-        # not opened again (right after the workspace's reset each file holds its blob)
-        tracked = ws.tracked(["node_attrs", "versions"]) if nodes is not None else None
-        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance, nodes,
-                                               before, tracked)
+        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
         broken = unconfigured(checker)
         if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
             def skipped(outcome: Outcome) -> None:
@@ -275,7 +206,7 @@ def sweep(opts: SweepOptions) -> RunReport:
                 infos = list(infos)
             checker.prefetch(infos)
         # else the documents are read as the checks go: the first requests leave at once
-        # a large sweep writes its files from a second process (vbot/filewriter.py)
+        # a large sweep writes its files from a second process (vbot/run/writer.py)
         writer = FileWriter(offload=len(names) >= OFFLOAD_FROM)
         written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
         new_style = folder_style(ws.path, "versions")  # of the folder's files, for new ones
@@ -288,22 +219,13 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
             with report.phase("write", cpu=False):
-                outcome, result = record(repo, outcome, writer, new_style, before, rules, tracked)
+                outcome, result = record(repo, outcome, writer, new_style, rules)
                 report.add(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
             progress.advance()
 
-        # what is loaded by now (graph, node infos, versions files) lives until the sweep
-        # ends: the cyclic GC need not walk it again at every collection during the checks
-        gc.freeze()
-        stack.callback(gc.unfreeze)  # a process that goes on (tests, a service) collects again
-        # GIL-bound threads gain nothing from a second CPU and pay for GIL hand-overs between
-        # CPUs (vbot/affinity.py); process and dask workers are left where they are
-        pin = config.http.one_cpu > 0 and opts.executor.kind == "local"
-        with report.phase("check"), one_cpu(pin) as cpu:
-            if cpu is not None:
-                report.extra["one_cpu"] = cpu
+        with report.phase("check"):
             try:
                 runner.run(infos, sink, checker.check, deadline=deadline)
             finally:
@@ -322,8 +244,6 @@ def sweep(opts: SweepOptions) -> RunReport:
                                           "held_back": dict(held.most_common(5))}
         if cache is not None:
             report.extra["http_cache"] = cache.stats()
-        if nodes is not None:
-            report.extra["node_cache"] = nodes.stats()
         if deadline is not None:
             report.extra["deadline_reached"] = time.monotonic() >= deadline
         if opts.executor.kind != "local" or opts.shard:

@@ -15,7 +15,7 @@ from typing import TextIO
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
-from vbot.validation import FOLDERS, Validator, classify, data_files, read_all
+from vbot.repo.validation import FOLDERS, Validator, classify, data_files, read_all
 
 
 def _read(path: Path) -> bytes | None:

@@ -10,7 +10,7 @@
 - :mod:`vbot.git.log`: log, blob and tree readers for the maintainer commands;
 - :mod:`vbot.git.maintainer`: helpers on a maintainer's own clone (toplevel, hooks, revert);
 - :mod:`vbot.git.tags`: upstream tags (the gittags source);
-- :mod:`vbot.git.fixtures`: bare repos for the demo, tests and benchmarks.
+- :mod:`vbot.testing.gitfixtures`: bare repos for the demo, tests and benchmarks.
 
 git never prompts (no terminal, no askpass), speaks English (its messages are matched) and gives
 up on a stalled HTTP transfer; every git message shown is passed through ``vbot.redact``.

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from vbot.errors import VbotError
 from vbot.git.env import IDENTITY, git_env, run_git, secrets
-from vbot.names import READ_FLAGS, read_regular_fd
 from vbot.redact import redact
+from vbot.repo.paths import READ_FLAGS, read_regular_fd
 
 if TYPE_CHECKING:
     from vbot.git.workspace import Workspace

@@ -11,36 +11,27 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
 
-from vbot.errors import VbotError
-from vbot.git import commit as _commit
-from vbot.git import push as _push
-from vbot.git.env import IDENTITY, open_repo, run_git, secrets
+from vbot.errors import PushError, VbotError
+from vbot.git.env import IDENTITY, clean_error, open_repo, secrets
 from vbot.git.lock import locked, remove_stale_locks
 from vbot.git.options import CloneOptions, clone_options
 from vbot.git.remote import default_workdir, normalise_remote, without_credentials
-from vbot.git.shallow import Log, apply_sparse, clone, deepen_until, sparse_folders, stderr_log
+from vbot.git.shallow import (
+    Log,
+    apply_sparse,
+    clone,
+    deepen_until,
+    fetch,
+    sparse_folders,
+    stderr_log,
+)
 from vbot.redact import redact
-
-TIDY = "vbot-tidy"  # in .git: HEAD as the last run left it with nothing of its own lying about
-
-
-def _take_tidy_mark(path: Path) -> str | None:
-    """The commit a tidy run left the workspace at (see ``Workspace.left_tidy``), removing the
-    mark: whatever happens from here, a later run cleans unless this one leaves a new mark."""
-    mark = path / ".git" / TIDY
-    try:
-        text = mark.read_text("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        text = None
-    with contextlib.suppress(FileNotFoundError):
-        mark.unlink()
-    return text or None
 
 
 @dataclass
@@ -51,8 +42,6 @@ class Workspace:
     options: CloneOptions = field(default_factory=CloneOptions)
     # the folders of the sparse checkout (None: everything is checked out)
     sparse: tuple[str, ...] | None = None
-    # set by ``left_tidy``: this run leaves no file of its own outside its commits
-    tidy: bool = False
 
     # -- set-up ----------------------------------------------------------------------------
     @classmethod
@@ -77,8 +66,6 @@ class Workspace:
             ws = (cls._update(path, remote, options) if cloned
                   else cls._clone(remote, path, options, log))
             yield ws
-            if ws.tidy:  # not after an exception: the next run cleans up after this one
-                (path / ".git" / TIDY).write_text(ws.repo.head.commit.hexsha + "\n")
 
     @staticmethod
     def _half_cloned(path: Path) -> bool:
@@ -136,10 +123,8 @@ class Workspace:
         ws = cls(path=path, repo=repo, branch=repo.active_branch.name, options=options,
                  sparse=sparse_folders(repo))
         ws._ensure_identity()
-        tidy = _take_tidy_mark(path)
         g.reset("--hard", "HEAD")
-        if tidy != repo.head.commit.hexsha:  # a run ended early: remove what it left behind
-            g.clean("-ffdxq")
+        g.clean("-ffdxq")  # whatever an earlier run left behind
         ws.sync()
         return ws
 
@@ -160,53 +145,50 @@ class Workspace:
             if not reader.get_value("user", "email", ""):
                 cw.set_value("user", "email", IDENTITY[1])
 
-    def left_tidy(self) -> None:
-        """Say that this run leaves no file of its own outside its commits (called once its
-        last commit is made). On a normal exit a mark with HEAD is left in ``.git``; the next
-        run takes it away first thing and, when HEAD is still that commit, skips
-        ``git clean`` (a walk of every folder: ~1 s on 25,000 nodes). Without the mark (a run
-        that crashed or failed) it cleans as always."""
-        self.tidy = True
-
-    def tracked(self, folders: Iterable[str]) -> dict[str, str]:
-        """{repo-relative path: blob id} of the regular files git tracks under ``folders``
-        and has checked out, from the index (one ``git ls-files``). Right after ``open`` (a
-        reset to HEAD) each of these files holds exactly that blob; symbolic links,
-        submodules and files outside the sparse checkout are left out."""
-        out = run_git(self.path, "ls-files", "-s", "-t", "-z", "--", *folders)
-        found: dict[str, str] = {}
-        for entry in out.split(b"\0"):
-            meta, _, path = entry.partition(b"\t")
-            fields = meta.split(b" ")
-            if len(fields) == 4 and fields[0] == b"H" and fields[1] in (b"100644", b"100755"):
-                found[path.decode("utf-8", "surrogateescape")] = fields[2].decode("ascii")
-        return found
-
-    # -- remote (vbot.git.push) ------------------------------------------------------------
+    # -- remote ----------------------------------------------------------------------------
     def fetch(self) -> None:
-        _push.fetch(self)
+        """Fetch the branch from origin down to the commits the workspace holds (what a
+        rebase needs, also in a shallow clone); PushError when that fails."""
+        fetch(self.repo, self.branch, None)
 
     def sync(self) -> None:
-        """Fetch and move onto the remote branch, keeping (rebasing) unpushed commits."""
-        _push.sync(self)
+        """Fetch and move onto the remote branch, keeping (rebasing) unpushed commits.
 
-    def push(self, attempts: int = 5, backoff: float = 0.5) -> None:
-        """Push HEAD; when the remote moved, fetch, rebase and try again. Never forces."""
-        _push.push(self, attempts, backoff)
+        With nothing unpushed a shallow workspace fetches only ``depth`` commits of the branch
+        (however far the remote moved) and resets onto it; with unpushed commits, the new
+        remote commits down to the ones held, and the unpushed commits are rebased on top.
+        Unpushed is decided before fetching: a ``--depth`` fetch cuts the new tip's history,
+        so afterwards the old tip no longer looks like part of it.
+        """
+        try:
+            ahead = self.unpushed()
+        except git.GitCommandError:  # no remote-tracking branch yet
+            ahead = 0
+        fetch(self.repo, self.branch, None if ahead else self.options.depth)
+        upstream = f"origin/{self.branch}"
+        if ahead:
+            self.rebase(upstream)
+        elif self.repo.head.commit.hexsha != self.repo.commit(upstream).hexsha:
+            self.repo.git.reset("--hard", upstream)
+        # else HEAD is the remote branch already; the caller's reset made the tree match it
+
+    def rebase(self, upstream: str) -> None:
+        """Rebase the unpushed commits onto ``upstream``; PushError (rebase undone) on
+        failure. On conflict our (newer) results win for the files we wrote."""
+        try:
+            self.repo.git.rebase("-X", "theirs", upstream)
+        except git.GitCommandError as exc:
+            with contextlib.suppress(git.GitCommandError):
+                self.repo.git.rebase("--abort")
+            raise PushError(f"cannot rebase onto the remote: {clean_error(exc)}") from None
 
     def unpushed(self) -> int:
-        return _push.unpushed(self)
+        """How many commits of HEAD the remote branch does not have."""
+        return int(self.repo.git.rev_list("--count", f"origin/{self.branch}..HEAD"))
 
     def deepen_until(self, done: Callable[[], bool]) -> bool:
         """Fetch older history (``git fetch --deepen``) until ``done()`` or all of it is here."""
         return deepen_until(self.repo, self.branch, done)
-
-    # -- commits (vbot.git.commit) ---------------------------------------------------------
-    def commit(self, pathspecs: list[str], message: str,
-               paths: Iterable[str] | None = None) -> str | None:
-        """Commit every change under ``pathspecs``; None when nothing changed (see
-        :func:`vbot.git.commit.commit`)."""
-        return _commit.commit(self, pathspecs, message, paths)
 
     def changed_files(self, rev: str = "HEAD") -> list[str]:
         out = self.repo.git.show("--name-only", "--format=", rev)

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from vbot.config import Config
 from vbot.errors import UpstreamError, VbotError
-from vbot.http import HttpClient
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import HttpClient
+from vbot.repo.nodeinfo import NodeInfo
 
 T = TypeVar("T")
 Target = TypeVar("Target")
@@ -111,7 +111,7 @@ class Source(Generic[Target]):
 
         A source with a base URL (``url_env`` or ``default_url``) needs one that is set and is
         an http(s) URL. A missing or invalid setting is not an upstream answer: the sweep
-        stops before checking the nodes that need this source (``vbot/preflight.py``).
+        stops before checking the nodes that need this source (``vbot/check/preflight.py``).
         Options named in ``options`` must have their kind."""
         table = config.sources.get(cls.name, {})
         for key, kind in cls.options:

@@ -10,7 +10,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from vbot.errors import UpstreamError
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
 
 # CRAN package names: letters, digits, dots; start with a letter, no trailing dot

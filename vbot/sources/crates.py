@@ -12,7 +12,7 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
 
 _NAME = r"[A-Za-z0-9_-]+"

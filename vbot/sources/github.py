@@ -18,8 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 from vbot.config import Config
 from vbot.errors import UpstreamError
-from vbot.http import JsonDigest, Response, origin
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import JsonDigest, Response, origin
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.github_graphql import GraphQLBatches
 from vbot.sources.tags import tags_to_versions

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vbot.errors import UpstreamError
-from vbot.http import HttpClient
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import HttpClient
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.tags import tags_to_versions
 
 BATCH = 100  # repositories per query (GitHub allows up to 100 nodes per connection page)

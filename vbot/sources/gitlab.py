@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.tags import tags_to_versions
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from vbot.git.tags import ls_remote_tags, remote_url_allowed
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.tags import tags_to_versions
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from vbot import versions
 from vbot.errors import UpstreamError
-from vbot.http import JsonDigest
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import JsonDigest
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
+from vbot.versioning import order
 
 _AUTHOR_FILE = re.compile(
     r"/authors/id/(?P<a>[A-Za-z0-9])/(?P<ab>[A-Za-z0-9-]{2})/(?P<author>[A-Za-z0-9-]+)/"
@@ -70,7 +70,7 @@ class MetaCpan(Source[str]):
         version = doc.get("version")
         if doc.get("maturity") != "released" or not isinstance(version, str) or not version:
             return []  # a developer release: nothing stable to propose
-        return [versions.strip_v(version.strip())]
+        return [order.strip_v(version.strip())]
 
 
 def _release(doc: object) -> dict[str, object]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from vbot import versions
 from vbot.errors import UpstreamError
-from vbot.http import JsonDigest
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import JsonDigest
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
+from vbot.versioning import order
 
 _TARBALL = re.compile(
     r"^/(?:(?P<scope>@[A-Za-z0-9._~-]+)/)?(?P<name>[A-Za-z0-9._~-]+)/-/"
@@ -57,13 +57,13 @@ class Npm(Source[str]):
             raise UpstreamError(f"unexpected answer for {target}: not an object")
         listed = [v for v in doc.get("versions") or () if isinstance(v, str)]
         latest = doc.get("latest")
-        if not isinstance(latest, str) or versions.parse(latest) is None \
-                or versions.is_prerelease(latest):
+        if not isinstance(latest, str) or order.parse(latest) is None \
+                or order.is_prerelease(latest):
             return listed  # the checker takes the highest stable one
         # trust "latest": nothing above it (other dist-tags, mistakes) is proposed; below it
         # is kept so that an excluded "latest" falls back to the one before
-        top = versions.key(latest)
-        return [v for v in listed if (p := versions.parse(v)) is not None and p < top] + [latest]
+        top = order.key(latest)
+        return [v for v in listed if (p := order.parse(v)) is not None and p < top] + [latest]
 
 
 def _listed(doc: object) -> dict[str, object]:

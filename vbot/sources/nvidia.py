@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from vbot import versions
 from vbot.errors import UpstreamError
-from vbot.http import JsonDigest
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import JsonDigest
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
+from vbot.versioning import order
+from vbot.versioning.policy import pick
 
 MAX_MANIFESTS = 4
 NVIDIA_HOSTS = ("nvidia.com",)
@@ -50,7 +51,7 @@ def _on_nvidia(url: str) -> bool:
 def manifests(html: str) -> list[str]:
     """The ``X.Y.Z`` of every ``redistrib_X.Y.Z.json`` a redist index links to, newest first."""
     found = {m.group("ver") for m in _MANIFEST.finditer(html)}
-    return sorted((v for v in found if versions.parse(v) is not None), key=versions.key,
+    return sorted((v for v in found if order.parse(v) is not None), key=order.key,
                   reverse=True)
 
 
@@ -96,7 +97,6 @@ class Nvidia(Source[tuple[str, str]]):
         return await self.ctx.cache.once(f"nvidia:{url}", load)
 
     async def versions(self, target: tuple[str, str], node: NodeInfo) -> list[str]:
-        from vbot.check import pick  # the checker's own filters (check imports the sources)
 
         subdir, json_name = target
         releases = await self.index(subdir)

@@ -6,7 +6,7 @@ dropped), plus a letter bump when the version ends in one letter (``71.b`` -> ``
 ``1.1.1w`` -> ``1.1.1x``). The node's ``exclude`` and ``even_odd_versions`` apply before
 probing: a candidate they drop is stepped over (``2.58.3`` -> ``2.60.0``, never ``2.59.0``).
 Each candidate's URL is rendered from the recipe's own source URL template
-(``vbot/recipe_template.py``, in a jinja2 sandbox: ``vbot/template_sandbox.py``), so
+(``vbot/repo/recipe.py``, in a jinja2 sandbox: ``vbot/sources/templates.py``), so
 ``.../{{ version_majmin }}/{{ name }}-{{ version }}.tar.xz`` gets its folder right and
 ``lrslib-0{{ version.replace(".", "") }}.tar.gz`` becomes ``lrslib-071c.tar.gz``. When the
 template cannot be rendered (none in the recipe, undefined names, a sandbox refusal) the version
@@ -28,12 +28,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from vbot import versions
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources import cran, crates, gitlab, metacpan, npm, nvidia, pypi, rubygems
 from vbot.sources.base import Source
 from vbot.sources.github import repo_from_url
-from vbot.template_sandbox import UrlRenderer, renderer_for
+from vbot.sources.templates import UrlRenderer, renderer_for
+from vbot.versioning import order
+from vbot.versioning.policy import sift
 
 EXISTS = (200, 206)
 MISSING = (404, 410)
@@ -175,15 +176,12 @@ class RawUrl(Source[Probe]):
         return SKIP_HOSTS + tuple(str(h).lower() for h in extra if isinstance(h, str))
 
     def credentialed(self) -> tuple[str, ...]:
-        """Base URLs some source sends credentials to: never probed from here."""
-        from vbot.sources import REGISTRY
-
-        return tuple(base.rstrip("/") + "/" for cls in REGISTRY.values()
-                     for base in cls.credentials(self.ctx.config))
+        """Base URLs the HTTP client sends credentials to: never probed from here."""
+        return self.ctx.http.credentialed_prefixes()
 
     def match(self, node: NodeInfo) -> Probe | None:
         current = node.version
-        if not current or versions.parse(current) is None:
+        if not current or order.parse(current) is None:
             return None
         skip = self.skip_hosts()
         secret = self.credentialed()
@@ -220,7 +218,6 @@ class RawUrl(Source[Probe]):
         return not (ctype.startswith("text/html") and _ARCHIVE.search(urlsplit(url).path))
 
     async def versions(self, target: Probe, node: NodeInfo) -> list[str]:
-        from vbot.check import sift  # the checker's own filters (a module-level import cycles)
 
         def keep(candidate: str) -> bool:  # exclude, even/odd, pre-releases: never probed
             kept, dropped = sift([candidate], node)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from vbot.errors import UpstreamError
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 
 _NODE = re.compile(r"^ros2?-(?P<distro>[a-z]+)-(?P<pkg>[a-z0-9][a-z0-9-]*)$")

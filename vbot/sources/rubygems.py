@@ -12,8 +12,8 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
-from vbot.http import JsonDigest
-from vbot.nodeinfo import NodeInfo
+from vbot.httpclient.client import JsonDigest
+from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source, first_match
 
 HOSTS = ("rubygems.org",)

@@ -6,8 +6,8 @@ import fnmatch
 import re
 from urllib.parse import unquote, urlsplit
 
-from vbot import versions
-from vbot.nodeinfo import NodeInfo
+from vbot.repo.nodeinfo import NodeInfo
+from vbot.versioning import order
 
 _ARCHIVE_EXT = re.compile(r"\.(tar\.gz|tar\.bz2|tar\.xz|tgz|zip|tar)$")
 GENERIC_PREFIXES = ("release-", "release_", "release/", "rel-", "v.", "v", "V", "r")
@@ -94,7 +94,7 @@ def tag_to_version(tag: str, prefixes: list[str]) -> str | None:
         return None
     if "." not in tag and _SEPARATED_DIGITS.fullmatch(tag):
         tag = re.sub(r"[_-]", ".", tag)
-    return tag if versions.parse(tag) is not None else None
+    return tag if order.parse(tag) is not None else None
 
 
 def allowed(tag: str, globs: tuple[str, ...]) -> bool:
@@ -134,9 +134,9 @@ def like_current(candidates: list[str], current: str | None) -> list[str]:
     """
     if not current or not candidates:
         return candidates
-    want = versions.scheme(current)
+    want = order.scheme(current)
     if want is None:
         return candidates
-    same = [c for c in candidates if versions.scheme(c) == want and
-            versions.lead_digits(c) <= versions.lead_digits(current) + 1]
+    same = [c for c in candidates if order.scheme(c) == want and
+            order.lead_digits(c) <= order.lead_digits(current) + 1]
     return same or candidates
