@@ -17,8 +17,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import FIXTURES, make_cf_tree, node_attrs, point_env_at
-from tests.sourcecheck import controls
+from tests.helpers import FIXTURES, controls, make_cf_tree, node_attrs, point_env_at
 from vbot.check.checker import Checker
 from vbot.check.explain import RecordingHttp, explain
 from vbot.check.factory import make_http

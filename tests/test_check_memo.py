@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.conftest import Blocking
+from tests.helpers import Blocking
 from vbot.check.checker import FOUND, INTERNAL, Checker
 from vbot.config import Config
 from vbot.httpclient.client import HttpClient

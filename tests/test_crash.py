@@ -18,7 +18,7 @@ from pathlib import Path
 
 import git
 
-from tests.conftest import Remote, make_cf_tree, node_attrs
+from tests.helpers import Remote, make_cf_tree, node_attrs
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.testing.fakeupstream import FakeUpstream

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, node_attrs, write_json
 from vbot.check.checker import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.paths import sharded_relpath

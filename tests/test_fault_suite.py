@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, node_attrs, write_json
 from vbot.check.checker import BAD, FOUND, INVALID, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo import schema

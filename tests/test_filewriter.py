@@ -79,7 +79,7 @@ def test_sweep_through_the_writer_reports_a_failed_write(tmp_path, make_remote, 
                                                         monkeypatch) -> None:
     """The sweep hands files to the writer process; one that cannot be written becomes an
     invalid node in the report, the others are committed and pushed."""
-    from tests.conftest import make_cf_tree, node_attrs, point_env_at
+    from tests.helpers import make_cf_tree, node_attrs, point_env_at
     from vbot.commands import sweep as sweep_command
     from vbot.repo.paths import sharded_relpath
 

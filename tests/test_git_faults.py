@@ -14,7 +14,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, node_attrs, write_json
 from vbot.errors import EXIT_OK, EXIT_PUSH, EXIT_USER, PushError, VbotError
 from vbot.git.commit import commit
 from vbot.git.env import clean_error

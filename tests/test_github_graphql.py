@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
+from tests.helpers import make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.paths import sharded_relpath
 from vbot.sources.github_graphql import build_query
@@ -75,7 +75,7 @@ def test_graphql_and_rest_agree(tmp_path, make_remote, world, monkeypatch):
     assert world.requests["/github/graphql"] == 0
     by_rest = results(remote)
     remote2_tree = make_cf_tree(tmp_path / "tree2", NODES)
-    from tests.conftest import Remote
+    from tests.helpers import Remote
 
     remote2 = Remote(remote2_tree, tmp_path / "second")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_faketoken")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_json
+from tests.helpers import write_json
 from vbot.errors import VbotError
 from vbot.git.commit import commit
 from vbot.git.push import push

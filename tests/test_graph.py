@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import write_json
+from tests.helpers import write_json
 from vbot.errors import VbotError
 from vbot.repo.datarepo import DataRepo
 from vbot.repo.graph import by_dependents, dependents, from_node_link, to_node_link

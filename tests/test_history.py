@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.maintainer_scenario import three_sweeps
+from tests.helpers import three_sweeps
 from vbot.commands.history import history
 from vbot.errors import VbotError
 from vbot.main import main

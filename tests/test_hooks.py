@@ -12,7 +12,7 @@ import git
 import pytest
 import yaml
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, node_attrs, write_json
 from vbot.main import main
 from vbot.repo.paths import sharded_relpath
 from vbot.shipped import resource_dir

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import Blocking
+from tests.helpers import Blocking
 from vbot.config import HttpSettings
 from vbot.errors import UpstreamError
 from vbot.httpclient.client import HttpClient, retry_after

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Blocking, make_cf_tree, node_attrs, point_env_at
+from tests.helpers import Blocking, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import HttpSettings
 from vbot.httpclient.cache import HttpCache

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import git
 
-from tests.realdata import EXPECTED
+from tests.helpers import REALDATA_EXPECTED
 from vbot.commands.history import history
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.status import collect
@@ -45,7 +45,7 @@ def test_validate_history_status_on_bundled_data(tmp_path: Path, capsys) -> None
     assert main(["validate", str(clone)]) == 0, capsys.readouterr().out
 
     upgrades = {}
-    for node, want in EXPECTED.items():
+    for node, want in REALDATA_EXPECTED.items():
         attrs = json.loads((tree / sharded_relpath("node_attrs", node)).read_text())
         new, cur = want.get("expected"), str(attrs.get("version"))
         new = "3.4.4" if node == "yq" else new
@@ -60,7 +60,7 @@ def test_validate_history_status_on_bundled_data(tmp_path: Path, capsys) -> None
     assert upgrades  # the bundled world has newer versions for many nodes
 
     status = collect(clone)
-    assert status.nodes == len(EXPECTED)
+    assert status.nodes == len(REALDATA_EXPECTED)
     outdated = {n: (v, nv) for n, v, nv in status.outdated}
     for node, (cur, new) in upgrades.items():
         assert outdated[node] == (cur, new), node

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import git
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from vbot.commands.merge import MergeOptions, merge, merged_value
 from vbot.main import main
 from vbot.repo import jsonio
@@ -112,7 +112,7 @@ def test_style_round_trip() -> None:
 
 
 def test_inline_layout_never_lowers(tmp_path: Path, make_remote) -> None:
-    from tests.conftest import make_inline_tree, write_json
+    from tests.helpers import make_inline_tree, write_json
 
     tree = make_inline_tree(tmp_path / "inline", {
         "a": {"version": "1.0", "new_version": "3.0"}, "b": {"version": "1.0"}})

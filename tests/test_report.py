@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
-from tests.maintainer_scenario import FAST_HTTP, NODES, PYPI, world2
+from tests.helpers import FAST_HTTP, NODES, PYPI, make_cf_tree, node_attrs, point_env_at, world2
 from vbot.main import main
 
 EXTRA = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.maintainer_scenario import WORLD1, new_scenario, world2
+from tests.helpers import WORLD1, new_scenario, world2
 from vbot.commands.revert import RevertOptions, revert, split_args
 from vbot.errors import VbotError
 from vbot.main import main

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Remote, point_env_at
-from tests.scaleworld import check_expected, make_scale_tree, scale_world, versions_tree
+from tests.helpers import (
+    Remote,
+    check_expected,
+    make_scale_tree,
+    point_env_at,
+    scale_world,
+    versions_tree,
+)
 from vbot import main as main_mod
 from vbot.check.checker import FOUND, INTERNAL, TRANSIENT, Outcome
 from vbot.commands.sweep import SweepOptions, sweep

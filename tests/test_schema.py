@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, node_attrs, write_json
 from vbot.errors import VbotError
 from vbot.main import main
 from vbot.repo import schema

@@ -12,8 +12,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import Remote, point_env_at, write_json
-from tests.maintainer_scenario import WORLD1, cf_tree, world3
+from tests.helpers import WORLD1, Remote, cf_tree, point_env_at, world3, write_json
 from vbot.commands.history import history
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep

@@ -8,8 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
-from tests.test_smoke_sweep import NODES, WORLD
+from tests.helpers import SMOKE_NODES, SMOKE_WORLD, make_cf_tree, node_attrs, point_env_at
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import VbotError
@@ -20,7 +19,7 @@ from vbot.repo.paths import sharded_relpath
 
 @pytest.fixture
 def world(fake, monkeypatch):
-    fake.set_world(WORLD)
+    fake.set_world(SMOKE_WORLD)
     point_env_at(fake, monkeypatch)
     return fake
 
@@ -57,7 +56,7 @@ def test_not_a_graph_is_refused(tmp_path: Path, make_remote, capsys) -> None:
 
 
 def test_files_are_schema_valid_at_sharded_paths(tmp_path: Path, make_remote, world) -> None:
-    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", SMOKE_NODES))
     sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     written = [f for f in remote.files() if f.startswith("versions/")]
     assert sorted(written) == sorted(sharded_relpath("versions", n)
@@ -71,7 +70,7 @@ def test_files_are_schema_valid_at_sharded_paths(tmp_path: Path, make_remote, wo
 
 def test_pypi_without_url_stops_naming_the_setting(tmp_path, make_remote, world, monkeypatch):
     monkeypatch.delenv("VBOT_PYPI_URL")
-    remote = make_remote(make_cf_tree(tmp_path / "tree", {"requests": NODES["requests"]}))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", {"requests": SMOKE_NODES["requests"]}))
     with pytest.raises(VbotError, match=r"^pypi is not configured \(set VBOT_PYPI_URL "):
         sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     assert len(remote.commits()) == 1  # nothing committed (more: tests/test_unconfigured.py)
@@ -79,7 +78,7 @@ def test_pypi_without_url_stops_naming_the_setting(tmp_path, make_remote, world,
 
 def test_token_goes_only_to_the_github_api(tmp_path, make_remote, world, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "s3cr3t" * 6)
-    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", SMOKE_NODES))
     sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     seen = {(h["path"].split("/")[1], "Authorization" in h) for h in world.headers_seen}
     assert ("github", True) in seen
@@ -87,7 +86,7 @@ def test_token_goes_only_to_the_github_api(tmp_path, make_remote, world, monkeyp
 
 
 def test_cli_report_and_commit_message(tmp_path, make_remote, world, capsys) -> None:
-    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", SMOKE_NODES))
     out_file = tmp_path / "report.json"
     code = main(["sweep", remote.url, "--workdir", str(tmp_path / "w"), "-q",
                  "--report", str(out_file)])
@@ -101,7 +100,7 @@ def test_cli_report_and_commit_message(tmp_path, make_remote, world, capsys) -> 
 
 
 def test_git_revert_restores_earlier_trees(tmp_path: Path, make_remote, world) -> None:
-    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", SMOKE_NODES))
     initial = remote.tree_sha()
     sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     after_sweep = remote.tree_sha()
@@ -119,7 +118,7 @@ def test_git_revert_restores_earlier_trees(tmp_path: Path, make_remote, world) -
 
 
 def test_other_tools_files_are_not_churned(tmp_path: Path, make_remote, world) -> None:
-    tree = make_cf_tree(tmp_path / "tree", NODES)
+    tree = make_cf_tree(tmp_path / "tree", SMOKE_NODES)
     rel = sharded_relpath("versions", "requests")
     (tree / rel).parent.mkdir(parents=True, exist_ok=True)
     (tree / rel).write_text('{"new_version":"2.32.3"}')  # another tool's formatting
@@ -129,7 +128,7 @@ def test_other_tools_files_are_not_churned(tmp_path: Path, make_remote, world) -
 
 
 def test_prerelease_and_yanked_skipped_and_tags_fallback(tmp_path, make_remote, world) -> None:
-    remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
+    remote = make_remote(make_cf_tree(tmp_path / "tree", SMOKE_NODES))
     report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     # requests: 2.33.0 yanked, 2.34.0rc1 pre-release; bar: latest release is a pre-release -> tags
     assert report.outcomes["requests"].version == "2.32.3"

@@ -6,8 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import make_cf_tree, node_attrs, write_json
-from tests.maintainer_scenario import three_sweeps
+from tests.helpers import make_cf_tree, node_attrs, three_sweeps, write_json
 from vbot.commands.status import collect
 from vbot.main import main
 from vbot.repo.paths import sharded_relpath

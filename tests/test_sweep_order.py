@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import make_cf_tree, node_attrs
+from tests.helpers import make_cf_tree, node_attrs
 from vbot.check.checker import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, candidates, sweep
 from vbot.repo.datarepo import DataRepo

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs, point_env_at
+from tests.helpers import make_cf_tree, node_attrs, point_env_at
 from vbot.check.checker import BAD, FOUND, INTERNAL, SKIPPED, Checker
 from vbot.check.outcome import Outcome
 from vbot.check.preflight import needs, unconfigured

@@ -8,7 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import make_cf_tree, make_inline_tree, node_attrs, write_json
+from tests.helpers import make_cf_tree, make_inline_tree, node_attrs, write_json
 from vbot.main import main
 from vbot.repo.paths import sharded_relpath
 

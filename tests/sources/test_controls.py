@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cf_tree, node_attrs
-from tests.sourcecheck import check, controls
+from tests.helpers import check, controls, make_cf_tree, node_attrs
 from vbot.main import main
 from vbot.repo.nodeinfo import node_info, skip_reason
 

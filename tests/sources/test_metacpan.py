@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.sourcecheck import check, controls
+from tests.helpers import check, controls
 from vbot.sources.metacpan import dist_from_url
 
 CPAN = "https://cpan.metacpan.org/authors/id"

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.sourcecheck import checker_for
+from tests.helpers import FIXTURES, checker_for
 from vbot.repo.nodeinfo import node_info
 
 NODES: dict[str, Any] = json.loads(

@@ -7,8 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import node_attrs
-from tests.sourcecheck import check, checker_for, controls
+from tests.helpers import check, checker_for, controls, node_attrs
 from vbot.repo.nodeinfo import node_info
 from vbot.sources import REGISTRY
 from vbot.sources.nvidia import manifests, redist_from_url

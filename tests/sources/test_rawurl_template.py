@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, make_cf_tree
-from tests.sourcecheck import checker_for
+from tests.helpers import FIXTURES, checker_for, make_cf_tree
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.nodeinfo import node_info
 from vbot.repo.paths import sharded_relpath

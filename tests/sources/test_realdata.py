@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.realdata import EXPECTED
-from tests.sourcecheck import checker_for
+from tests.helpers import REALDATA_EXPECTED, checker_for
 from vbot.check.checker import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.nodeinfo import node_info, skip_reason
@@ -51,7 +50,7 @@ def checked(world: dict[str, Any]) -> dict[str, tuple[str | Outcome, list[str]]]
     """node -> (its outcome or skip reason, the paths it requested, in order)."""
     out: dict[str, tuple[str | Outcome, list[str]]] = {}
     with FakeUpstream(world) as fake:
-        for node in sorted(EXPECTED):
+        for node in sorted(REALDATA_EXPECTED):
             attrs = attrs_of(node)
             start = len(fake.headers_seen)
             reason = skip_reason(attrs)
@@ -77,28 +76,28 @@ def want_row(row: dict[str, Any]) -> dict[str, Any]:
 def test_the_fixture_covers_every_bundled_node() -> None:
     graph = json.loads((DATA / "repo" / "graph.json").read_text("utf-8"))
     names = sorted(n["id"] for n in graph["nodes"])
-    assert names == sorted(EXPECTED)
+    assert names == sorted(REALDATA_EXPECTED)
     assert len(names) == 112
     for name in names:
         assert (DATA / "repo" / sharded_relpath("node_attrs", name)).is_file(), name
     manifest = (DATA / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]
     assert sorted(line.split("\t")[0] for line in manifest) == names
-    kinds = {EXPECTED[n]["kind"] for n in names}
+    kinds = {REALDATA_EXPECTED[n]["kind"] for n in names}
     assert kinds >= {"pypi", "github-archive", "github-release", "cran", "rawurl", "npm", "cpan",
                      "rubygems", "gitlab", "ros", "git_url", "none"}
 
 
-@pytest.mark.parametrize("node", [_param(n) for n in sorted(EXPECTED)])
+@pytest.mark.parametrize("node", [_param(n) for n in sorted(REALDATA_EXPECTED)])
 def test_node(node: str, checked: dict[str, tuple[str | Outcome, list[str]]]) -> None:
     result, requests = checked[node]
-    assert got_row(result, requests) == want_row(EXPECTED[node])
+    assert got_row(result, requests) == want_row(REALDATA_EXPECTED[node])
 
 
 def test_table(checked: dict[str, tuple[str | Outcome, list[str]]]) -> None:
     """The whole table (printed with ``-s``); every row matches."""
     head = ("node", "kind", "source", "first request", "found", "recorded by the bot", "")
     rows, wrong = [head], []
-    for node, row in sorted(EXPECTED.items()):
+    for node, row in sorted(REALDATA_EXPECTED.items()):
         got = got_row(*checked[node])
         ok = got == want_row(row)
         mark = "ok" if ok else "WRONG"
@@ -134,7 +133,7 @@ def test_sweep_writes_what_the_table_says(swept: Any) -> None:
     leaves skipped nodes' files (the real bot's) byte for byte."""
     report, work, before, written = swept
     wrong = []
-    for node, row in sorted(EXPECTED.items()):
+    for node, row in sorted(REALDATA_EXPECTED.items()):
         rel = sharded_relpath("versions", node)
         path: Path = work / rel
         outcome = report.outcomes.get(node)
@@ -154,7 +153,7 @@ def test_sweep_writes_what_the_table_says(swept: Any) -> None:
 def test_sweep_counts_by_source(swept: Any) -> None:
     _, _, _, written = swept
     want: dict[str, int] = {}
-    for row in EXPECTED.values():
+    for row in REALDATA_EXPECTED.values():
         if row.get("status") == "found":
             want[row["source"]] = want.get(row["source"], 0) + 1
     found = {src: n for src, entry in written["by_source"].items() if (n := entry.get("found"))}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import node_attrs
-from tests.sourcecheck import check, checker_for, controls
+from tests.helpers import check, checker_for, controls, node_attrs
 from vbot.repo.nodeinfo import node_info
 from vbot.sources.crates import index_path
 

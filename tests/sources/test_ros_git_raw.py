@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.sourcecheck import check, checker_for, controls, git_node
+from tests.helpers import check, checker_for, controls, git_node
 from vbot.errors import UpstreamError
 from vbot.git.tags import ls_remote_tags, make_tag_repo, remote_url_allowed
 from vbot.repo.nodeinfo import node_info

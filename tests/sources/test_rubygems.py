@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.sourcecheck import check, controls
+from tests.helpers import check, controls
 from vbot.sources.rubygems import gem_from_url
 
 RG = "https://rubygems.org"
