@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions" / "vbot.yml"
+WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "vbot.yml"
 
 
 def test_workflow_shape() -> None:

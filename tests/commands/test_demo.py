@@ -12,7 +12,7 @@ import pytest
 
 from vbot.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_runs_the_whole_loop(capsys) -> None:

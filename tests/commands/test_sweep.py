@@ -73,7 +73,7 @@ def test_pypi_without_url_stops_naming_the_setting(tmp_path, make_remote, world,
     remote = make_remote(make_cf_tree(tmp_path / "tree", {"requests": SMOKE_NODES["requests"]}))
     with pytest.raises(VbotError, match=r"^pypi is not configured \(set VBOT_PYPI_URL "):
         sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
-    assert len(remote.commits()) == 1  # nothing committed (more: tests/test_unconfigured.py)
+    assert len(remote.commits()) == 1  # nothing committed (more: tests/check/test_preflight.py)
 
 
 def test_token_goes_only_to_the_github_api(tmp_path, make_remote, world, monkeypatch):

@@ -17,7 +17,7 @@ from vbot.main import main
 from vbot.repo.paths import sharded_relpath
 from vbot.shipped import resource_dir
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 URL = "https://pypi.example/packages/source/a/a/a-1.0.tar.gz"
 GOOD = {"new_version": "1.1"}
 BROKEN = {"new_version": "1.1", "stray": True}

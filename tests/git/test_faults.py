@@ -50,7 +50,7 @@ def closed_port() -> int:
 def vbot(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vbot", *args], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=timeout,
-                          cwd=Path(__file__).parent.parent)
+                          cwd=Path(__file__).parent.parent.parent)
 
 
 def files_text(root: Path, skip_git_config: bool = True) -> str:

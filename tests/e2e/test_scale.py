@@ -30,7 +30,7 @@ from vbot.run import executors
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
 from vbot.run.jobshard import Shard, parse_shard, shard_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

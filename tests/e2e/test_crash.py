@@ -26,7 +26,7 @@ from vbot.testing.fakeupstream import FakeUpstream
 NAMES = [f"pkg{i:02d}" for i in range(24)]
 WORLD = {"pypi": {n: {"versions": ["1.0", f"1.{i + 1}"]} for i, n in enumerate(NAMES)},
          "latency_ms": 60}
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 def make_tree(tmp: Path) -> Path:
