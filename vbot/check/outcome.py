@@ -4,23 +4,35 @@ merge, reports and executors need these without the sources and the HTTP client)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-# outcome statuses
-FOUND = "found"  # a version was found
-NONE = "none"  # the source answered, but no usable version
-NOSOURCE = "nosource"  # no source understands this node's upstream
-BAD = "bad"  # permanent upstream failure
-TRANSIENT = "transient"  # timeout, 5xx, 429, deadline: try again next sweep
-SKIPPED = "skipped"  # archived, parsing_error, version_updates.skip
-INVALID = "invalid"  # unsafe node name or broken node document
-INTERNAL = "internal"  # vbot's own failure (a bug, the machine, a setting): file left alone
+
+class Status(str, Enum):
+    """What a check concluded about a node. A ``str`` enum: reports and JSON carry the value."""
+
+    FOUND = "found"  # a version was found
+    NONE = "none"  # the source answered, but no usable version
+    NOSOURCE = "nosource"  # no source understands this node's upstream
+    BAD = "bad"  # permanent upstream failure
+    TRANSIENT = "transient"  # timeout, 5xx, 429, deadline: try again next sweep
+    SKIPPED = "skipped"  # archived, parsing_error, version_updates.skip
+    INVALID = "invalid"  # unsafe node name or broken node document
+    INTERNAL = "internal"  # vbot's own failure (a bug, the machine, a setting): file left alone
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+FOUND, NONE, NOSOURCE, BAD = Status.FOUND, Status.NONE, Status.NOSOURCE, Status.BAD
+TRANSIENT, SKIPPED, INVALID, INTERNAL = (Status.TRANSIENT, Status.SKIPPED, Status.INVALID,
+                                         Status.INTERNAL)
 
 
 @dataclass(frozen=True)
 class Outcome:
     node: str
-    status: str
+    status: Status
     version: str | None = None
     source: str | None = None
     reason: str | None = None

@@ -23,7 +23,7 @@ INLINE = "inline"
 LAZY = "__lazy_json__"
 
 
-class NodeDocError(Exception):
+class NodeDocError(VbotError):
     """One node's document is missing or malformed; affects only that node."""
 
 
