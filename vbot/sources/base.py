@@ -41,6 +41,23 @@ class SweepCache:
         return value
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a source's change feed says, asked once before a sweep checks anything.
+
+    ``cursor``: the feed's position now (a JSON value: a serial, a date, a byte offset and
+    ETag...), stored in the data repo for the next sweep. ``changed``: the feed keys (see
+    ``Source.feed_key``) that changed since the cursor the sweep passed in; over-inclusion is
+    safe, omission is a missed release. ``changed is None`` means the feed cannot say (no
+    earlier cursor, cursor too old, feed unavailable or unsupported by the configured
+    server): every node of the source is checked, and ``note`` says why, in one line.
+    """
+
+    cursor: Any
+    changed: frozenset[str] | None
+    note: str = ""
+
+
 @dataclass
 class Context:
     """What a source may use during a sweep."""
@@ -166,6 +183,19 @@ class Source(Generic[Target]):
         Sources that can batch (one request answering many nodes) plan their batches here;
         the default does nothing. Must not raise for a single node's problem.
         """
+
+    def feed_key(self, target: Target) -> str | None:
+        """The name under which this source's change feed lists ``target`` (e.g. a
+        normalised project name); None when the source has no change feed."""
+        return None
+
+    async def changes(self, cursor: Any) -> Changes | None:
+        """Ask the change feed what changed since ``cursor`` (None: no earlier cursor).
+
+        None: this source has no change feed (every node is checked). Feed failures are not
+        raised: they come back as ``Changes(cursor, None, note)`` so the sweep checks every
+        node of the source and says why once."""
+        return None
 
     async def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
         raise NotImplementedError
