@@ -366,3 +366,56 @@ def three_sweeps(tmp_path: Path, make_remote: Any, fake: Any, monkeypatch: Any,
     s.sweep(fake, monkeypatch, world3())
     s.merge()
     return s
+
+
+# -- A change feed for incremental sweeps (issue 17) that the tests drive by hand.
+
+
+@dataclass
+class Journal:
+    """What a test's PyPI change feed says: a serial per upstream move, the projects moved.
+
+    ``down``: the feed cannot answer. ``asked``: the cursors sweeps passed in."""
+
+    serial: int = 100
+    log: list[tuple[int, str]] = field(default_factory=list)
+    down: bool = False
+    asked: list[Any] = field(default_factory=list)
+
+    def move(self, *names: str) -> None:
+        for name in names:
+            self.serial += 1
+            self.log.append((self.serial, name.lower()))
+
+
+def journal_registry(journal: Journal) -> Any:
+    """The source registry with a PyPI whose change feed is ``journal`` (checks still go to
+    the fake upstream over HTTP)."""
+    from vbot.sources import REGISTRY
+    from vbot.sources.base import Changes
+    from vbot.sources.pypi import PyPI
+
+    class JournalPyPI(PyPI):
+        def feed_key(self, target: str) -> str | None:
+            return target.lower()
+
+        async def changes(self, cursor: Any) -> Changes | None:
+            journal.asked.append(cursor)
+            if journal.down:
+                return Changes(None, None, "journal is down")
+            if not isinstance(cursor, int) or cursor > journal.serial:
+                return Changes(journal.serial, None, "no earlier serial")
+            return Changes(journal.serial,
+                           frozenset(n for s, n in journal.log if s > cursor))
+
+    return MappingProxyType({**REGISTRY, "pypi": JournalPyPI})
+
+
+def use_journal(monkeypatch: pytest.MonkeyPatch, journal: Journal) -> Journal:
+    """Sweeps and ``vbot check`` in this test build their checkers with ``journal``'s feed."""
+    import functools
+
+    registry = journal_registry(journal)
+    for module in ("vbot.commands.sweep", "vbot.commands.check"):
+        monkeypatch.setattr(f"{module}.Checker", functools.partial(Checker, registry=registry))
+    return journal

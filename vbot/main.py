@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="when nodes need a source that is not configured (e.g. VBOT_PYPI_URL "
                    "unset), check the rest and leave those nodes' files as they are (default: "
                    "stop before checking, exit 1)")
+    p.add_argument("--full", action="store_true",
+                   help="check every node now, whatever the change feeds say (default: skip the "
+                   "nodes whose upstream, document and result are unchanged since the last sweep)")
     _add_scale_args(p)
 
     p = sub.add_parser("merge", help="merge versions/ results into the graph's node attributes",
@@ -225,8 +228,11 @@ def run(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             executor=ExecutorSpec(args.executor, args.scheduler, args.processes, args.chunk_size),
             shard=args.shard, cache_dir=args.cache_dir, http_cache=args.http_cache,
-            skip_unconfigured=args.skip_unconfigured, depth=args.depth))
+            skip_unconfigured=args.skip_unconfigured, depth=args.depth, full=args.full))
         report.print_summary(sys.stdout)
+        from vbot.run.incremental import print_summary as print_incremental
+
+        print_incremental(report.extra, sys.stdout)
         if report.only_internal():  # nothing was learnt: every check failed on vbot's side
             print("vbot: error: every node checked failed inside vbot (internal, see the "
                   "summary); no versions file was changed for them", file=sys.stderr)

@@ -30,8 +30,9 @@ from vbot.repo.jsonio import (
     style_of,
 )
 from vbot.repo.nodeinfo import NodeInfo, node_info, skip_reason
-from vbot.repo.paths import read_contained
+from vbot.repo.paths import contained, read_contained
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
+from vbot.run.incremental import Incremental
 from vbot.run.jobshard import Shard
 from vbot.run.progress import Progress
 from vbot.run.publish import commit_and_push
@@ -61,6 +62,9 @@ class SweepOptions:
     executor: ExecutorSpec = ExecutorSpec()
     shard: Shard | None = None
     depth: int | None = None  # commits the clone holds (default: [git] depth, else 1; 0: all)
+    # -- incremental sweeps (issue 17, vbot/run/incremental.py) --
+    full: bool = False  # check every node, whatever the change feeds say
+    today: int | None = None  # the safety net's day number (default: today, UTC)
 
 
 def candidates(repo: DataRepo, wanted: tuple[str, ...] | None, report: RunReport,
@@ -159,7 +163,16 @@ def commit_message(report: RunReport) -> str:
     body = (f"found {c['found']}, none {c['none']}, no source {c['no_source']}, "
             f"bad {c['bad']}, transient {c['transient']}, skipped {c['skipped']}, "
             f"invalid {c['invalid']}" + (f", internal {c['internal']}" if c["internal"] else ""))
+    incremental = report.extra.get("incremental")
+    if incremental and incremental["skipped"]:
+        body += f"\nunchanged upstream since the last sweep (not asked): {incremental['skipped']}"
     return f"{head}\n\n{body}\n\nVbot-Run: {report.run_id}\n"
+
+
+def write_cursor(repo: DataRepo, incr: Incremental) -> str:
+    """Write the sweep's new cursor into the work tree (never through a symlink); its path."""
+    atomic_write_text(contained(repo.root, incr.relpath), incr.cursor_text(), fsync=False)
+    return incr.relpath
 
 
 def sweep(opts: SweepOptions) -> RunReport:
@@ -184,6 +197,12 @@ def sweep(opts: SweepOptions) -> RunReport:
         stack.callback(http.close)  # its threads and pooled connections
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
+        incr = None
+        if opts.nodes is None:  # --nodes: check what is named, leave the cursor alone
+            with report.phase("load"):
+                incr = Incremental(ws.path, repo, checker, config, branch=ws.branch,
+                                   shard=(opts.shard.index, opts.shard.count)
+                                   if opts.shard else None, full=opts.full, day=opts.today)
         # local: checker.check runs here; process/dask: each worker builds its own from a recipe
         factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
                                  str(cache_dir) if cache is not None else None)
@@ -201,6 +220,12 @@ def sweep(opts: SweepOptions) -> RunReport:
             with report.phase("load"):
                 infos = screen(infos, checker, broken, opts.skip_unconfigured, skipped)
             report.extra["unconfigured"] = dict(sorted(broken.items()))
+        if incr is not None:  # every feed is asked before the first check
+            with report.phase("feeds"):
+                infos = list(infos)
+                incr.ask_feeds(infos)
+                infos = incr.select(infos, progress.advance)
+            report.extra["incremental"] = incr.summary()
         if checker.batches() or opts.executor.kind != "local":
             with report.phase("load"):  # batches are planned over every node; chunks need a list
                 infos = list(infos)
@@ -221,6 +246,8 @@ def sweep(opts: SweepOptions) -> RunReport:
             with report.phase("write", cpu=False):
                 outcome, result = record(repo, outcome, writer, new_style, rules)
                 report.add(outcome, result)
+                if incr is not None:
+                    incr.settle(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
             progress.advance()
@@ -234,6 +261,8 @@ def sweep(opts: SweepOptions) -> RunReport:
             for node, reason in failed.items():
                 report.retract_write(Outcome(node, INVALID, reason=reason))
                 written.pop(node, None)
+                if incr is not None:
+                    incr.unsettle(node)
             report.extra["writer"] = "process" if writer.offloaded else "in-process"
         progress.close()
         report.extra["requests"] = http.requests_made + runner.requests_made
@@ -250,7 +279,12 @@ def sweep(opts: SweepOptions) -> RunReport:
             report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
                                         "failed_chunks": runner.failed_chunks,
                                         "shard": str(opts.shard) if opts.shard else None}
+        paths = list(written.values())
+        if incr is not None:
+            report.extra["incremental"] = incr.summary()
+            if written and incr.wants_cursor():  # never a commit for the cursor alone
+                paths.append(write_cursor(repo, incr))
         # the commit looks at the files written here only (no git status over versions/)
-        commit_and_push(ws, report, ["versions"], commit_message(report), opts.push, opts.report,
-                        paths=written.values())
+        commit_and_push(ws, report, ["versions", ".vbot"], commit_message(report), opts.push,
+                        opts.report, paths=paths)
     return report
