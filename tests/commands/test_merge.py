@@ -65,7 +65,13 @@ def test_merge_again_changes_nothing(tmp_path: Path, make_remote) -> None:
     merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     tree = remote.tree_sha()
     again = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
-    assert again.changed == 0 and again.unchanged == 3
+    # incremental: only what changed since the tree the last merge read (its own result)
+    assert again.changed == 0 and again.unchanged == 1
+    assert again.report.extra["incremental"]["incremental"] is True
+    assert remote.tree_sha() == tree
+    full = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False,
+                              full=True))
+    assert full.changed == 0 and full.unchanged == 3
     assert remote.tree_sha() == tree
 
 

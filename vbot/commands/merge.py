@@ -7,6 +7,16 @@ bot's rule, ``-`` read as ``.``): in cf layout in ``version_pr_info/<shard>/<nam
 ``graph.json``. A changed ``version_pr_info`` file keeps its own indent and final-newline
 convention (the real bot writes 1-space indent, no final newline), so its diff is the changed
 line only; a new one takes the style of an existing file of the folder.
+
+Incremental: a merge commit carries a ``Vbot-Merge-Base: <tree>`` trailer, the root tree
+the merge read (a trailer, not a file: a merge commit touches only what it merged). The next
+merge finds the newest such trailer (a shallow clone fetches older commits until it holds
+one) and reads only the versions files of the nodes that can merge differently since that
+tree (``git diff --name-only``): a changed versions file, a changed node document or
+``graph.json`` entry (the node's ``version``), a changed ``version_pr_info`` file (its
+``new_version``). Every other node would merge to what it holds already, so the result is a
+full merge's. No usable base (none yet, not a tree id, no longer in the history), ``--full``,
+or a merge that could not write a file: every file, as before.
 """
 
 from __future__ import annotations
@@ -23,14 +33,20 @@ from typing import Any, TextIO
 
 from vbot.check.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.errors import VbotError
+from vbot.git.diff import head_tree, last_trailer
 from vbot.git.workspace import Workspace
+from vbot.repo import cursor as cursors
 from vbot.repo import jsonio, schema
 from vbot.repo.datarepo import CF, DataRepo, NodeDocError
 from vbot.repo.paths import read_contained, sharded_relpath
 from vbot.run.progress import Progress
 from vbot.run.publish import commit_and_push
 from vbot.run.report import RunReport, new_run_id
+from vbot.run.since import changed_since, changed_since_tree
 from vbot.versioning import order
+
+MERGE_BASE = "Vbot-Merge-Base"  # trailer: the root tree a merge read
+MAX_DEPTH = 128  # commits looked back for the last merge before merging every file
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class MergeOptions:
     progress: bool = True
     depth: int | None = None  # commits the clone holds (default: [git] depth, else 1; 0: all)
     config: Path | None = None  # a vbot.toml whose [git] table says how to clone
+    full: bool = False  # every versions file, whatever the merge cursor says
 
 
 @dataclass
@@ -79,6 +96,52 @@ def versions_relpaths(root: Path) -> list[str]:
             except OSError:
                 continue
     return sorted(found, key=lambda r: r.split("/"))
+
+
+def _listed_like_full(root: Path, rel: str) -> bool:
+    """Whether the full listing (:func:`versions_relpaths`) would hold ``rel``."""
+    name = rel.rpartition("/")[2]
+    return (rel.startswith("versions/") and name.endswith(".json") and not name.startswith(".")
+            and os.path.isfile(os.path.join(root, rel))
+            and not any(os.path.islink(os.path.join(root, *rel.split("/")[:i]))
+                        for i in range(2, rel.count("/") + 1)))
+
+
+def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False
+                   ) -> tuple[list[str], dict[str, Any]]:
+    """The versions files to merge, and what the report says about how they were chosen:
+    since the merge cursor's base when it is usable, else every file."""
+    root = ws.path
+    head = head_tree(root)
+    last = None if full else last_trailer(root, ws.branch, MERGE_BASE, MAX_DEPTH)
+    problem = "--full" if full else f"no {MERGE_BASE} trailer in the last {MAX_DEPTH} commits"
+    how: dict[str, Any] = {"base": {"from": last[1] if last else None, "to": head}}
+    found = None
+    if last is not None:
+        # since the tree the last merge read (what came in while it ran, e.g. before a
+        # rebase) and since the merge itself (what undid its results, e.g. a revert)
+        found, problem = changed_since_tree(root, repo, last[1], ws.branch,
+                                            exclude=(cursors.FOLDER,))
+        after, why = changed_since(root, repo, last[0], exclude=(cursors.FOLDER,))
+        if found is not None and after is not None:
+            found = (found[0] | after[0], sorted({*found[1], *after[1]}))
+        else:
+            found, problem = None, problem or why
+    if found is None:
+        how.update(incremental=False, note=f"{problem}: merging every versions file")
+        return versions_relpaths(root), how
+    names, paths = found
+    rels = {p for p in paths if p.startswith("versions/")}
+    names |= {p.rpartition("/")[2].removesuffix(".json") for p in paths
+              if p.startswith("version_pr_info/")}
+    for name in names:
+        if name.endswith((".", "/")) or "/" in name:
+            continue
+        rels.add(sharded_relpath("versions", name))
+        rels.add(f"versions/{name}.json")
+    files = sorted((r for r in rels if _listed_like_full(root, r)), key=lambda r: r.split("/"))
+    how.update(incremental=True, files=len(files))
+    return files, how
 
 
 def merged_value(found: str, version: Any, existing: Any) -> str:
@@ -145,7 +208,9 @@ def merge(opts: MergeOptions) -> MergeResult:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])
-            files = versions_relpaths(ws.path)
+            files, how = files_to_merge(ws, repo, opts.full)
+        report.extra["incremental"] = how
+        retry = False  # a file could not be written: the next merge looks at everything again
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
         new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info"))
@@ -185,6 +250,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                 try:
                     did = _merge_one(repo, name, doc["new_version"], new_style)
                 except (NodeDocError, VbotError, OSError) as exc:
+                    retry |= isinstance(exc, OSError)
                     listed["invalid"].append(f"{rel} ({exc})")
                     report.add(Outcome(name, INVALID, reason=str(exc)), "skipped")
                     continue
@@ -203,6 +269,7 @@ def merge(opts: MergeOptions) -> MergeResult:
         message = (f"vbot merge: {changed} new_version updates, {unchanged} unchanged, "
                    f"{sum(len(v) for v in listed.values())} files not merged\n\n"
                    + "".join(f"{k}: {len(v)}\n" for k, v in sorted(listed.items()))
+                   + ("" if retry else f"\n{MERGE_BASE}: {how['base']['to']}")
                    + f"\nVbot-Run: {report.run_id}\n")
         commit_and_push(ws, report, ["version_pr_info", "graph.json"], message, opts.push,
                         opts.report, written)
@@ -215,6 +282,12 @@ def print_summary(result: MergeResult, out: TextIO) -> None:
           f"{result.unchanged} unchanged, commit {(extra.get('commit') or 'none')[:12]}"
           f"{', pushed' if extra.get('pushed') else ''}", file=out)
     result.report.print_table(out)
+    how = extra.get("incremental") or {}
+    if how.get("incremental"):
+        print(f"  incremental: {how['files']} versions files changed since "
+              f"{str(how['base']['from'])[:12]}", file=out)
+    elif how.get("note"):
+        print(f"  ! {how['note']}", file=out)
     for reason, paths in sorted(result.listed.items()):
         print(f"  not merged ({reason}): {len(paths)}", file=out)
         for path in paths[:5]:

@@ -1,16 +1,20 @@
 """What changed between two commits of the workspace, and files as a commit holds them.
 
-Incremental sweeps and merges (``vbot/run/incremental.py``, ``vbot merge``) compare the commit
-their cursor names (``base``) with HEAD. A workspace is usually a shallow clone holding one
-commit: :func:`ensure_commit` fetches the base commit alone (``--depth=1``; in a partial clone
-its trees only), which is all ``git diff --name-only`` needs. Every function answers None or
-False instead of raising when git cannot say: the caller then does the full work.
+Incremental sweeps and merges (``vbot/run/incremental.py``, ``vbot merge``) compare the tree
+their cursor names (``base``: a root tree id, so equal contents give equal cursors) with HEAD.
+A workspace is usually a shallow clone holding one commit: :func:`commit_with_tree` and
+:func:`last_trailer` fetch older commits step by step (``--depth`` 8, 32, 128...; trees only
+in a partial clone: all ``git diff --name-only`` needs) until they hold what they look for,
+up to :data:`MAX_DEPTH` commits. Every function answers None instead of raising when git
+cannot say: the caller then does the full work.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import git
 
@@ -19,37 +23,8 @@ from vbot.git.env import open_repo, run_git
 from vbot.git.shallow import is_shallow
 
 MAX_DEPTH = 512  # commits looked back for a cursor's base before giving up (full work)
+T = TypeVar("T")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-
-
-def has_commit(path: Path, sha: str) -> bool:
-    """True when the clone at ``path`` holds the commit ``sha`` (a full hex object id)."""
-    if not _SHA.match(sha):
-        return False
-    try:
-        run_git(path, "cat-file", "-e", f"{sha}^{{commit}}")
-    except VbotError:
-        return False
-    return True
-
-
-def ensure_commit(path: Path, sha: str) -> bool:
-    """Make the commit ``sha`` available in the clone at ``path``, fetching it from origin
-    when it is missing (``--depth=1`` in a shallow clone, so history does not come with it);
-    False when it cannot be had (an unknown or unreachable commit, a server that refuses)."""
-    if not _SHA.match(sha):
-        return False
-    if has_commit(path, sha):
-        return True
-    try:
-        repo = open_repo(path)
-        args = ["--quiet", "--no-tags"]
-        if is_shallow(path):
-            args.append("--depth=1")
-        repo.git.fetch(*args, "origin", sha)
-    except (git.GitCommandError, VbotError, OSError):
-        return False
-    return has_commit(path, sha)
 
 
 def changed_paths(path: Path, base: str, head: str = "HEAD",
@@ -91,36 +66,57 @@ def head_tree(path: Path) -> str:
     return run_git(path, "rev-parse", "--verify", "HEAD^{tree}").decode().strip()
 
 
-def _commits_by_tree(path: Path, limit: int) -> tuple[dict[str, str], int]:
-    out = run_git(path, "log", f"-n{limit}", "--format=%T %H", "HEAD").decode()
-    found: dict[str, str] = {}
-    count = 0
-    for line in out.splitlines():
-        tree, _, commit = line.partition(" ")
-        found.setdefault(tree, commit)
-        count += 1
-    return found, count
+def _log(path: Path, limit: int, fmt: str) -> list[str]:
+    out = run_git(path, "log", f"-n{limit}", f"--format={fmt}%x00", "HEAD")
+    return [entry.strip("\n") for entry in out.decode("utf-8", "replace").split("\0")[:-1]]
+
+
+def _search(path: Path, branch: str, fmt: str, pick: Callable[[list[str]], T | None],
+            max_depth: int) -> T | None:
+    """``pick(log entries, newest first)`` over HEAD's history; a shallow clone fetches older
+    commits (``--depth`` 8, 32, ... up to ``max_depth``; trees only in a partial clone) until
+    ``pick`` finds something. None when it does not within ``max_depth`` commits."""
+    try:
+        entries = _log(path, max_depth, fmt)
+        while (found := pick(entries)) is None:
+            if len(entries) >= max_depth or not is_shallow(path):
+                return None
+            depth = min(max_depth, max(8, len(entries) * 4))
+            open_repo(path).git.fetch("--quiet", "--no-tags", f"--depth={depth}", "origin",
+                                      branch)
+            now = _log(path, max_depth, fmt)
+            if len(now) <= len(entries):
+                return None
+            entries = now
+    except (git.GitCommandError, VbotError, OSError):
+        return None
+    return found
 
 
 def commit_with_tree(path: Path, branch: str, tree: str, max_depth: int = MAX_DEPTH
                      ) -> str | None:
-    """The newest commit of HEAD's history whose root tree is ``tree``; a shallow clone
-    fetches older commits (``--depth`` 8, 32, ... up to ``max_depth``; trees only in a partial
-    clone) until it holds one. None when none of the last ``max_depth`` commits has it."""
+    """The newest commit of HEAD's history whose root tree is ``tree`` (fetching older
+    history of a shallow clone as needed, see :func:`_search`); None when none of the last
+    ``max_depth`` commits has it."""
     if not _SHA.match(tree):
         return None
-    try:
-        held, count = _commits_by_tree(path, max_depth)
-        while tree not in held:
-            if count >= max_depth or not is_shallow(path):
-                return None
-            depth = min(max_depth, max(8, count * 4))
-            open_repo(path).git.fetch("--quiet", "--no-tags", f"--depth={depth}", "origin",
-                                      branch)
-            held, now = _commits_by_tree(path, max_depth)
-            if now <= count:
-                return None
-            count = now
-    except (git.GitCommandError, VbotError, OSError):
+
+    def pick(entries: list[str]) -> str | None:
+        return next((e.split()[1] for e in entries if e.split()[:1] == [tree]), None)
+
+    return _search(path, branch, "%T %H", pick, max_depth)
+
+
+def last_trailer(path: Path, branch: str, key: str, max_depth: int = MAX_DEPTH
+                 ) -> tuple[str, str] | None:
+    """(commit, value) of the ``key:`` trailer of the newest commit of HEAD's history that
+    has one (fetching older history of a shallow clone as needed); None when none has."""
+
+    def pick(entries: list[str]) -> tuple[str, str] | None:
+        for entry in entries:
+            commit, _, value = entry.partition(" ")
+            if value.strip():
+                return commit, value.strip().splitlines()[0].strip()
         return None
-    return held[tree]
+
+    return _search(path, branch, f"%H %(trailers:key={key},valueonly)", pick, max_depth)

@@ -4,15 +4,16 @@ A runner with an empty disk (a fresh CI job, a shallow clone) finds them where i
 everything else, so it is incremental from its first run:
 
 - ``.vbot/sweep-cursor.json`` (with ``--shard I/N``: ``.vbot/sweep-cursor-I-of-N.json``, one
-  per shard) = ``{"base": <commit the sweep read the node documents at>, "sources": {<source>:
+  per shard) = ``{"base": <root tree id of the commit the sweep read
+  the node documents at>, "sources": {<source>:
   <its change feed's position, any JSON value>}, "pending": [<nodes the sweep did not settle>],
-  "config": <digest of the settings the sweep checked with>}``. It is committed with the
+  "net": <the day up to which the safety net ran>, "config": <digest of the settings the
+  sweep checked with>}``. It is committed with the
   sweep's versions files, in the same commit (``vbot/run/incremental.py`` says what it is
   used for).
-- ``.vbot/merge-cursor.json`` = ``{"base": <commit merged up to>}``, committed by ``vbot
-  merge`` with what it merged.
+(``vbot merge`` keeps its base in a commit trailer instead: ``vbot/commands/merge.py``.)
 
-Both are validated against ``schemas/cursor.schema.json``. A file that is missing, too large,
+It is validated against ``schemas/cursor.schema.json``. A file that is missing, too large,
 not JSON or not valid is no cursor at all (the run checks or merges everything, and says
 why once): a broken or hostile cursor can cost work, never skip a node wrongly or stop a run.
 This module only parses and writes the text; reading it from git is the caller's.
@@ -29,7 +30,6 @@ from vbot.repo import jsonio, schema
 
 FOLDER = ".vbot"
 SWEEP_CURSOR = f"{FOLDER}/sweep-cursor.json"
-MERGE_CURSOR = f"{FOLDER}/merge-cursor.json"
 MAX_BYTES = 64 * 1024 * 1024  # a cursor larger than this is not read (pending lists names)
 
 
@@ -48,10 +48,13 @@ class SweepCursor:
     sources: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     pending: frozenset[str] = frozenset()
     config: str | None = None
+    net: int | None = None  # the day up to which the safety net has run
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"base": self.base, "sources": dict(self.sources),
                                "pending": sorted(self.pending)}
+        if self.net is not None:
+            doc["net"] = self.net
         if self.config is not None:
             doc["config"] = self.config
         return doc
@@ -81,28 +84,13 @@ def parse_sweep(data: bytes | None, where: str = SWEEP_CURSOR
     doc, problem = _parse(data, where)
     if doc is None:
         return None, problem
-    if "sources" not in doc:
-        return None, f"{where} is a merge cursor, not a sweep cursor"
     return SweepCursor(base=doc["base"], sources=MappingProxyType(dict(doc["sources"])),
-                       pending=frozenset(doc["pending"]), config=doc.get("config")), None
-
-
-def parse_merge(data: bytes | None, where: str = MERGE_CURSOR) -> tuple[str | None, str | None]:
-    """(the base commit of the merge cursor in ``data``, None) or (None, why there is none)."""
-    doc, problem = _parse(data, where)
-    if doc is None:
-        return None, problem
-    if set(doc) != {"base"}:
-        return None, f"{where} is a sweep cursor, not a merge cursor"
-    return doc["base"], None
+                       pending=frozenset(doc["pending"]), config=doc.get("config"),
+                       net=doc.get("net")), None
 
 
 def dumps_sweep(base: str, sources: Mapping[str, Any], pending: Iterable[str],
-                config: str | None = None) -> str:
+                config: str | None = None, net: int | None = None) -> str:
     """The canonical text of a sweep cursor (sorted keys and names: no needless diff)."""
     return jsonio.dumps(SweepCursor(base, MappingProxyType(dict(sources)), frozenset(pending),
-                                    config).to_json())
-
-
-def dumps_merge(base: str) -> str:
-    return jsonio.dumps({"base": base})
+                                    config, net).to_json())

@@ -23,9 +23,12 @@ failed first, and that is the reason it is checked):
   source's answer, no stable version, an error, a deadline, a failed write: the node is in
   ``pending`` and is checked again);
 - the feed does not list it as changed since the cursor;
-- the safety net does not pick it today: every node is checked at least every
-  ``full_every`` days (``[sweep] full_every``, default 7), a stable hash of its name against
-  the day number spreading them evenly (1/full_every of the nodes each day).
+- the safety net does not pick it: every node is checked at least every ``full_every`` days
+  (``[sweep] full_every``, default 7). A stable hash of the node's name gives it one day in
+  ``full_every``; the cursor's ``net`` says up to which day the net has run, and a sweep
+  rechecks the nodes of every day since (today's only, when sweeps run daily; none when an
+  earlier sweep of the day committed; all of them after ``full_every`` days without one).
+  So 1/full_every of the nodes are rechecked each day, once, however often sweeps run.
 
 Nodes of sources without a feed, new nodes and nodes whose last result was an error are
 always checked. A feed that cannot say (no earlier position, unavailable, unsupported by the
@@ -54,11 +57,12 @@ from vbot.check.checker import Checker
 from vbot.check.outcome import FOUND, Outcome
 from vbot.config import Config
 from vbot.errors import VbotError
-from vbot.git.diff import blob_at, changed_paths, commit_with_tree, head_tree
+from vbot.git.diff import blob_at, head_tree
 from vbot.repo import cursor as cursors
-from vbot.repo import jsonio, schema
-from vbot.repo.datarepo import CF, LAZY, DataRepo, NodeDocError
+from vbot.repo import schema
+from vbot.repo.datarepo import DataRepo, NodeDocError
 from vbot.repo.nodeinfo import NodeInfo
+from vbot.run.since import changed_since_tree
 from vbot.sources.base import Changes
 
 DEFAULT_FULL_EVERY = 7
@@ -94,15 +98,29 @@ def day_number(now: float | None = None) -> int:
     return int((time.time() if now is None else now) // 86400)
 
 
-def safety_net_due(name: str, day: int, full_every: int) -> bool:
-    """True on the one day in ``full_every`` on which the safety net rechecks ``name``.
+def net_slot(name: str, full_every: int) -> int:
+    """The day (modulo ``full_every``) on which the safety net rechecks ``name``.
 
     A hash of its own (not the sha1 of ``--shard``): every shard gets an even share of each
     day's nodes."""
-    if full_every <= 1:
-        return True
     digest = hashlib.sha256(b"vbot-safety-net\0" + name.encode("utf-8", "surrogatepass"))
-    return int.from_bytes(digest.digest()[:8], "big") % full_every == day % full_every
+    return int.from_bytes(digest.digest()[:8], "big") % max(1, full_every)
+
+
+def safety_net_due(name: str, day: int, full_every: int) -> bool:
+    """True on the one day in ``full_every`` on which the safety net rechecks ``name``."""
+    return full_every <= 1 or net_slot(name, full_every) == day % full_every
+
+
+def net_slots(since: int | None, day: int, full_every: int) -> frozenset[int]:
+    """The slots the safety net rechecks on ``day`` when it last ran on day ``since``: one
+    per day in between (``since`` None, or in the future: today's only)."""
+    if since is None or since > day:
+        since = day - 1
+    days = range(since + 1, day + 1)
+    if len(days) >= full_every:
+        return frozenset(range(max(1, full_every)))
+    return frozenset(d % full_every for d in days)
 
 
 def settings_digest(config: Config, checker: Checker) -> str:
@@ -160,6 +178,8 @@ class Incremental:
         self.head = head_tree(root)
         self.cursor, problem = cursors.parse_sweep(blob_at(root, "HEAD", self.relpath),
                                                    self.relpath)
+        self.slots = net_slots(self.cursor.net if self.cursor else None, self.day,
+                               self.full_every)
         self.base_problem: str | None = None  # why no node can be skipped (None: some can)
         self._doc_changed: set[str] | None = None
         if full:
@@ -178,39 +198,10 @@ class Incremental:
         """Names of the nodes whose document differs between the tree ``base`` and HEAD."""
         if base == self.head:
             return set(), ""
-        commit = commit_with_tree(self.root, branch, base)
-        if commit is None:
-            return None, f"the last sweep's base {base[:12]} is not in the history"
-        paths = changed_paths(self.root, commit, "HEAD",
-                              exclude=("versions", "version_pr_info", cursors.FOLDER))
-        if paths is None:
-            return None, f"cannot compare {base[:12]} with HEAD"
-        docs = {(p.partition("/")[0], p.rpartition("/")[2].removesuffix(".json"))
-                for p in paths if "/" in p}
-        changed: set[str] = set()
-        if "graph.json" in paths:
-            old = _graph_entries(blob_at(self.root, commit, "graph.json"))
-            new = _graph_entries(blob_at(self.root, "HEAD", "graph.json"))
-            if old is None or new is None:
-                return None, "cannot read graph.json of the last sweep's base"
-            inline = self.repo.layout != CF
-            for name, entry in new.items():
-                before = old.get(name)
-                if inline and isinstance(before, dict):
-                    before = {k: v for k, v in before.items() if k != "new_version"}
-                    entry = {k: v for k, v in entry.items() if k != "new_version"}
-                if before != entry:
-                    changed.add(name)
-        if docs and self.repo.layout == CF:
-            for name in self.repo.safe_names()[0]:
-                ref = (self.repo.graph.nodes[name].get("payload") or {}).get(LAZY)
-                if not isinstance(ref, str):
-                    changed.add(name)
-                    continue
-                folder, _, doc = ref.rpartition("/")
-                if (folder.partition("/")[0], doc.removesuffix(".json")) in docs:
-                    changed.add(name)
-        return changed, ""
+        found, why = changed_since_tree(self.root, self.repo, base, branch,
+                                   exclude=("versions", "version_pr_info", cursors.FOLDER),
+                                   ignore=("new_version",))
+        return (None, why) if found is None else (found[0], "")
 
     def first(self, node: NodeInfo) -> First:
         """The source that answers ``node`` first (matched as ``Checker.check`` does) and its
@@ -283,7 +274,7 @@ class Incremental:
             return PENDING
         if first.key in changes.changed:
             return CHANGED
-        if safety_net_due(node.name, self.day, self.full_every):
+        if self.full_every <= 1 or net_slot(node.name, self.full_every) in self.slots:
             return SAFETY_NET
         return None
 
@@ -327,7 +318,7 @@ class Incremental:
         """The new cursor: the feeds' positions taken before checking, the base tree the
         sweep read, the nodes it did not settle."""
         positions = {name: c.cursor for name, c in self.feeds.items() if c.cursor is not None}
-        return cursors.dumps_sweep(self.head, positions, self.pending, self.digest)
+        return cursors.dumps_sweep(self.head, positions, self.pending, self.digest, self.day)
 
     def wants_cursor(self) -> bool:
         """Whether a cursor is worth leaving: some node has a feed source."""
@@ -350,7 +341,10 @@ class Incremental:
                 "base": {"from": self.cursor.base if self.cursor else None, "to": self.head},
                 "skipped": sum(t.skipped for t in self.tallies.values()),
                 "checked": sum(sum(t.checked.values()) for t in self.tallies.values()),
-                "pending": len(self.pending), "notes": list(self.notes), "sources": sources}
+                "pending": len(self.pending), "net": {"day": self.day,
+                                                      "slots": sorted(self.slots),
+                                                      "full_every": self.full_every},
+                "notes": list(self.notes), "sources": sources}
 
 
 async def _ask_all(checker: Checker, config: Config, names: list[str],
@@ -370,19 +364,6 @@ async def _ask_all(checker: Checker, config: Config, names: list[str],
 
     answers = await asyncio.gather(*(ask(name) for name in names))
     return {name: a for name, a in zip(names, answers, strict=True) if a is not None}
-
-
-def _graph_entries(data: bytes | None) -> dict[str, Any] | None:
-    """{node id: its node-link entry} of a graph.json text; None when it cannot be read."""
-    if data is None:
-        return None
-    try:
-        doc = jsonio.loads(data, "graph.json")
-        nodes = doc["nodes"]
-        return {n["id"]: {k: v for k, v in n.items() if k != "id"} for n in nodes
-                if isinstance(n, dict) and isinstance(n.get("id"), str)}
-    except Exception:  # noqa: BLE001 - unreadable: the caller checks every node
-        return None
 
 
 def print_summary(report_extra: Mapping[str, Any], out: TextIO) -> None:
