@@ -72,6 +72,7 @@ class Repo:
 
     def release(self, name: str, version: str) -> None:
         self.world["pypi"][name]["versions"].append(version)
+        self.fake.set_world(self.world)
         self.journal.move(name)
 
     def edit(self, message: str, change: Any) -> None:
@@ -350,3 +351,22 @@ def _summary(report: Any) -> str:
     out = io.StringIO()
     print_summary(report.extra, out)
     return out.getvalue()
+
+
+def test_check_says_whether_a_sweep_would_skip(data: Repo, tmp_path: Path, capsys) -> None:
+    from vbot.run.incremental import day_number
+
+    data.sweep(today=day_number())  # vbot check looks at today's safety net
+    clone = tmp_path / "maint"
+    git.Repo.clone_from(data.remote.url, clone)
+    point_env_at(data.fake, data.monkeypatch)
+    assert main(["check", "alpha", "black", "--repo", str(clone)]) == 0
+    out = capsys.readouterr().out
+    assert "next sweep: would skip it: pypi's change feed lists no change" in out
+    assert "next sweep: would check it: the source that answers it first has no change feed" \
+        in out
+    data.release("alpha", "3.0")
+    assert main(["check", "alpha", "--repo", str(clone), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)[0]
+    assert found["new_version"] == "3.0"
+    assert found["sweep"]["skip"] is False and found["sweep"]["reason"] == "changed"

@@ -115,6 +115,7 @@ class Explanation:
     version: str | None
     outcome: Outcome
     steps: list[Step] = field(default_factory=list)
+    sweep: dict[str, Any] | None = None  # would a sweep skip it, and why (vbot check)
 
     @property
     def deciding(self) -> Step | None:
@@ -146,6 +147,7 @@ class Explanation:
             "reason": self.outcome.reason,
             "errors": [{"source": s.source, "error": s.error} for s in self.steps if s.error],
             "sources": [s.to_json() for s in self.steps],
+            **({"sweep": self.sweep} if self.sweep is not None else {}),
         }
 
 

@@ -5,6 +5,10 @@ each node with the sweep's own checker against the configured upstreams and prin
 the sources tried (what matched and from which URL), the URLs asked, the candidate versions,
 each one dropped with the reason, and the result. Writes nothing: no versions file, no commit,
 no HTTP cache.
+
+Then whether the next sweep would check the node or skip it, and why
+(``vbot/run/incremental.py``): the clone's sweep cursor and the change feeds, asked as the
+sweep would ask them.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from vbot.check.checker import INVALID, SKIPPED, Checker, Outcome
 from vbot.check.explain import Explanation, RecordingHttp, explain, shown_request
 from vbot.check.factory import make_http
-from vbot.config import load_config
+from vbot.config import Config, load_config
 from vbot.errors import VbotError
+from vbot.git.diff import current_branch, shard_cursors
 from vbot.git.maintainer import repo_toplevel
 from vbot.repo.datarepo import DataRepo, NodeDocError
 from vbot.repo.nodeinfo import node_info, skip_reason
+from vbot.run.incremental import Incremental
+from vbot.run.jobshard import Shard
 from vbot.sources import Context
 
 MAX_SHOWN = 12  # candidates and "not newer" drops shown per line in the text output
@@ -68,9 +75,71 @@ def explain_nodes(opts: CheckOptions) -> list[Explanation]:
     http = make_http(config, len(names), None)  # no persistent cache: a dry run keeps nothing
     checker = Checker(Context(config=config, http=RecordingHttp(http)))
     try:
-        return asyncio.run(_explain_all(repo, checker, names))
+        found = asyncio.run(_explain_all(repo, checker, names))
+        _add_sweep_views(top, repo, checker, config, found)
+        return found
     finally:
         http.close()
+
+
+WHY = {
+    "full": "--full",
+    "no feed": "the source that answers it first has no change feed",
+    "no cursor": "no earlier sweep cursor for its source's feed",
+    "feed unavailable": "its source's change feed cannot say what changed",
+    "base unknown": "the last sweep's base is not in the history",
+    "settings changed": "the settings changed since the last sweep",
+    "new": "it has no versions file yet",
+    "error": "its last result was an error",
+    "document changed": "its node document changed since the last sweep",
+    "pending": "the last sweep did not settle it (an error, a later source's answer, no "
+               "stable version, the deadline)",
+    "changed": "its source's change feed lists it as changed since the last sweep",
+    "safety net": "the safety net rechecks it today",
+}
+
+
+def _add_sweep_views(top: Path, repo: DataRepo, checker: Checker, config: Config,
+                     found: list[Explanation]) -> None:
+    """Set each explanation's ``sweep``: would the next sweep skip the node, and why."""
+    infos = {e.node: node_info(e.node, repo.node_attrs(e.node)) for e in found
+             if e.outcome.status not in (SKIPPED, INVALID)}
+    if not infos:
+        return
+    try:
+        shards = shard_cursors(top)
+        views: dict[tuple[int, int] | None, Incremental] = {}
+        for name, info in infos.items():
+            shard = next((s for s in shards if Shard(*s).owns(name)), None)
+            if shard not in views:
+                views[shard] = Incremental(top, repo, checker, config, shard=shard,
+                                           branch=current_branch(top))
+                views[shard].ask_feeds([i for n, i in infos.items() if next(
+                    (s for s in shards if Shard(*s).owns(n)), None) == shard])
+            incr = views[shard]
+            reason = incr.reason(info)
+            first = incr.first(info)
+            view: dict[str, Any] = {"skip": reason is None, "reason": reason,
+                                    "source": first.source, "cursor": incr.relpath}
+            if reason is None:
+                view["why"] = (f"{first.source}'s change feed lists no change since the last "
+                               f"sweep, its result and document are unchanged and the safety "
+                               f"net is not due")
+            else:
+                view["why"] = WHY.get(reason, reason)
+                problem = incr.base_problem or ""
+                if reason in ("no cursor", "base unknown", "settings changed") and problem:
+                    view["why"] += f" ({problem})"
+                changes = incr.feeds.get(first.source or "")
+                if reason == "feed unavailable" and changes is not None and changes.note:
+                    view["why"] += f" ({changes.note})"
+            for exp in found:
+                if exp.node == name:
+                    exp.sweep = view
+    except VbotError as exc:  # not a git clone, git missing: say so, the rest stands
+        for exp in found:
+            if exp.node in infos:
+                exp.sweep = {"skip": None, "reason": None, "why": f"cannot tell ({exc})"}
 
 
 async def _explain_all(repo: DataRepo, checker: Checker, names: list[str]) -> list[Explanation]:
@@ -136,6 +205,9 @@ def print_text(explanations: list[Explanation], out: TextIO) -> None:
         others = [s.source for s in exp.steps if s.state.startswith("not in ")]
         if others:
             print(f"  not in bot.version_updates.sources: {', '.join(others)}", file=out)
+        if exp.sweep is not None:
+            verdict = {True: "would skip it", False: "would check it", None: "?"}[exp.sweep["skip"]]
+            print(f"  next sweep: {verdict}: {exp.sweep['why']}", file=out)
         print(f"  result: {_result(exp)}", file=out)
 
 

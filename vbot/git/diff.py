@@ -24,6 +24,7 @@ from vbot.git.shallow import is_shallow
 
 MAX_DEPTH = 512  # commits looked back for a cursor's base before giving up (full work)
 T = TypeVar("T")
+_SHARD_CURSOR = re.compile(r"^\.vbot/sweep-cursor-(\d{1,6})-of-(\d{1,6})\.json$")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
@@ -120,3 +121,25 @@ def last_trailer(path: Path, branch: str, key: str, max_depth: int = MAX_DEPTH
         return None
 
     return _search(path, branch, f"%H %(trailers:key={key},valueonly)", pick, max_depth)
+
+
+def current_branch(path: Path) -> str:
+    """The branch checked out at ``path`` (``HEAD`` when detached)."""
+    try:
+        return run_git(path, "rev-parse", "--abbrev-ref", "HEAD").decode().strip() or "HEAD"
+    except VbotError:
+        return "HEAD"
+
+
+def shard_cursors(path: Path) -> list[tuple[int, int]]:
+    """The ``(I, N)`` of every ``.vbot/sweep-cursor-I-of-N.json`` HEAD holds."""
+    try:
+        out = run_git(path, "ls-tree", "--name-only", "HEAD", "--", ".vbot/")
+    except VbotError:
+        return []
+    found = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        match = _SHARD_CURSOR.match(line)
+        if match and int(match.group(1)) < int(match.group(2)):
+            found.append((int(match.group(1)), int(match.group(2))))
+    return found
