@@ -2,7 +2,8 @@
 
 ``python fake_server.py WORLD.json`` prints one JSON line ``{"base": URL, "env": {...}}`` and then
 answers commands on stdin, one per line: ``stats`` (prints ``{"requests": n, "not_modified": m,
-"by_prefix": {...}}``), ``latency MS``, ``quit``. Exits when stdin closes.
+"by_prefix": {...}}``), ``latency MS``, ``world PATH`` (serve the world in PATH from now on,
+keeping the latency; the change feeds see the difference), ``quit``. Exits when stdin closes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def main() -> int:
                                   "by_prefix": dict(by_prefix)}), flush=True)
             elif cmd == "latency":
                 fake.set_world(dict(fake.world, latency_ms=float(arg)))
+                print("{}", flush=True)
+            elif cmd == "world":
+                new = json.loads(Path(arg).read_text("utf-8"))
+                fake.set_world(dict(new, latency_ms=fake.world.get("latency_ms", 0)))
                 print("{}", flush=True)
             elif cmd == "quit":
                 break

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Pull REPO, validate every versions file and set new_version "
                        "in the node attributes (version_pr_info in cf layout); one commit.")
     _add_repo_args(p)
+    p.add_argument("--full", action="store_true",
+                   help="merge every versions file (default: those that can merge differently "
+                   "since the last merge)")
 
     p = sub.add_parser("demo", help="run sweep and merge offline on the bundled data repo",
                        description="Build a temporary bare remote from the bundled data/ repo, "
@@ -243,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = merge(MergeOptions(remote=args.repo, workdir=args.workdir, push=args.push,
                                     report=args.report, progress=not args.quiet,
-                                    depth=args.depth))
+                                    depth=args.depth, full=args.full))
         print_summary(result, sys.stdout)
         return EXIT_OK
     if args.command == "demo":

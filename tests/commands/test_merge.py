@@ -8,10 +8,13 @@ version_pr_info (1-space indent, no final newline) is one patch release behind.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import git
+import pytest
 
 from tests.helpers import FIXTURES
 from vbot.commands.merge import MergeOptions, merge, merged_value
@@ -65,8 +68,8 @@ def test_merge_again_changes_nothing(tmp_path: Path, make_remote) -> None:
     merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     tree = remote.tree_sha()
     again = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
-    # incremental: only what changed since the tree the last merge read (its own result)
-    assert again.changed == 0 and again.unchanged == 1
+    # incremental: nothing changed since the last merge
+    assert again.changed == 0 and again.unchanged == 0
     assert again.report.extra["incremental"]["incremental"] is True
     assert remote.tree_sha() == tree
     full = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False,
@@ -167,3 +170,116 @@ def test_sweep_keeps_the_versions_files_style(tmp_path: Path, make_remote) -> No
     assert _changed_lines(remote, _pr_info("pynmeagps")) == [
         '-  "new_version": "1.1.4",', '+  "new_version": "1.1.5",']
     assert remote.show(_pr_info("rb-liquid"))["new_version"] == "5.6.1"
+
+
+# -- incremental merges (issue 17): the same result as a full merge -----------------------
+
+
+def _random_tree(root: Path, rng: random.Random, count: int) -> Path:
+    from tests.helpers import make_cf_tree, node_attrs
+
+    nodes = {f"n{i}": node_attrs(f"n{i}", f"https://x.example/n{i}-1.0.tar.gz",
+                                 f"1.{rng.randint(0, 3)}") for i in range(count)}
+    make_cf_tree(root, nodes)
+    for name in nodes:  # some nodes start with results and merged values already
+        if rng.random() < 0.5:
+            jsonio.atomic_write_text(root / sharded_relpath("versions", name),
+                                     jsonio.dumps({"new_version": f"1.{rng.randint(0, 6)}"}))
+        if rng.random() < 0.3:
+            jsonio.atomic_write_text(root / _pr_info(name),
+                                     jsonio.dumps({"new_version": f"1.{rng.randint(0, 6)}"}))
+    return root
+
+
+def _random_move(clone: Path, rng: random.Random, count: int) -> None:
+    """What happens between merges: sweeps write results (versions, errors, nulls, garbage),
+    maintainers bump node versions and reset version_pr_info."""
+    for _ in range(rng.randint(1, 4)):
+        name = f"n{rng.randrange(count)}"
+        kind = rng.random()
+        if kind < 0.5:
+            doc: Any = rng.choice([{"new_version": f"1.{rng.randint(0, 9)}"},
+                                   {"new_version": None}, {"bad": "Upstream: pypi: gone"}])
+            jsonio.atomic_write_text(clone / sharded_relpath("versions", name), jsonio.dumps(doc))
+        elif kind < 0.65:
+            (clone / sharded_relpath("versions", name)).unlink(missing_ok=True)
+        elif kind < 0.85:
+            rel = clone / sharded_relpath("node_attrs", name)
+            attrs = json.loads(rel.read_text())
+            attrs["version"] = f"1.{rng.randint(0, 9)}"
+            rel.write_text(json.dumps(attrs))
+        else:
+            path = clone / _pr_info(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"new_version": f"1.{rng.randint(0, 3)}"}))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_incremental_merge_equals_full_merge(tmp_path: Path, seed: int) -> None:
+    """Two remotes see the same moves; one merges incrementally, the other with --full
+    (the code before): their trees are equal after every merge."""
+    from tests.helpers import Remote
+
+    rng = random.Random(seed)
+    count = 12
+    tree = _random_tree(tmp_path / "tree", rng, count)
+    remotes = [Remote(tree, tmp_path / k) for k in ("incr", "full")]
+    clones = [git.Repo.clone_from(r.url, tmp_path / f"c-{i}") for i, r in enumerate(remotes)]
+    for step in range(6):
+        state = rng.getstate()
+        for i, remote in enumerate(remotes):
+            rng.setstate(state)
+            clone = clones[i]
+            clone.git.pull("-q", "--rebase", "origin", "main")
+            _random_move(Path(clone.working_dir), rng, count)
+            clone.git.add("-A")
+            if clone.git.status("--porcelain"):
+                clone.git.commit("-qm", f"move {step}")
+                clone.git.push("-q", "origin", "HEAD:main")
+            if rng.random() < 0.8:  # sometimes two moves between merges
+                done = merge(MergeOptions(remote=remote.url, workdir=tmp_path / f"w-{i}",
+                                          progress=False, full=i == 1))
+                how = done.report.extra["incremental"]
+                if i == 0 and any("Vbot-Merge-Base" in c.message for c in remote.commits()[1:]):
+                    assert how["incremental"] is True, how
+        assert remotes[0].tree_sha() == remotes[1].tree_sha(), step
+    shown = merge(MergeOptions(remote=remotes[0].url, workdir=tmp_path / "fresh",
+                               progress=False, depth=1))  # a fresh runner finds the base
+    assert shown.report.extra["incremental"]["incremental"] is True
+    merge(MergeOptions(remote=remotes[1].url, workdir=tmp_path / "w-1", progress=False,
+                       full=True))
+    assert remotes[0].tree_sha() == remotes[1].tree_sha()
+
+
+def test_incremental_merge_sees_what_landed_during_a_rebased_merge(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """A merge whose push is rebased onto a sweep it never read: the next merge merges that
+    sweep's results (the trailer's tree is what the merge read, not what it pushed)."""
+    from tests.helpers import Remote, make_cf_tree, node_attrs
+    from vbot.commands import merge as merge_module
+
+    nodes = {n: node_attrs(n, f"https://x.example/{n}-1.0.tar.gz", "1.0") for n in "ab"}
+    tree = make_cf_tree(tmp_path / "tree", nodes)
+    jsonio.atomic_write_text(tree / sharded_relpath("versions", "a"),
+                             jsonio.dumps({"new_version": "2.0"}))
+    remote = Remote(tree, tmp_path)
+    other = git.Repo.clone_from(remote.url, tmp_path / "other")
+    original = merge_module.commit_and_push
+
+    def sweep_lands_first(*args: Any, **kwargs: Any) -> Any:
+        jsonio.atomic_write_text(Path(other.working_dir) / sharded_relpath("versions", "b"),
+                                 jsonio.dumps({"new_version": "3.0"}))
+        other.git.add("-A")
+        other.git.commit("-qm", "a sweep")
+        other.git.push("-q", "origin", "HEAD:main")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(merge_module, "commit_and_push", sweep_lands_first)
+    merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
+    monkeypatch.setattr(merge_module, "commit_and_push", original)
+    assert remote.show(_pr_info("a")) == {"new_version": "2.0"}
+    assert "b" not in [p.rsplit("/", 1)[-1][:-5] for p in remote.files()
+                       if p.startswith("version_pr_info/")]
+    again = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "w2", progress=False))
+    assert again.report.extra["incremental"]["incremental"] is True
+    assert remote.show(_pr_info("b")) == {"new_version": "3.0"}

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 from vbot.check.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.errors import VbotError
-from vbot.git.diff import head_tree, last_trailer
+from vbot.git.diff import head_tree, last_trailer, parent_tree
 from vbot.git.workspace import Workspace
 from vbot.repo import cursor as cursors
 from vbot.repo import jsonio, schema
@@ -118,15 +118,14 @@ def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False
     how: dict[str, Any] = {"base": {"from": last[1] if last else None, "to": head}}
     found = None
     if last is not None:
-        # since the tree the last merge read (what came in while it ran, e.g. before a
-        # rebase) and since the merge itself (what undid its results, e.g. a revert)
-        found, problem = changed_since_tree(root, repo, last[1], ws.branch,
-                                            exclude=(cursors.FOLDER,))
-        after, why = changed_since(root, repo, last[0], exclude=(cursors.FOLDER,))
-        if found is not None and after is not None:
-            found = (found[0] | after[0], sorted({*found[1], *after[1]}))
-        else:
-            found, problem = None, problem or why
+        # since the merge itself (what came after it, also what undid its results, e.g. a
+        # revert); when it was rebased onto commits it did not read, since the tree it read
+        found, problem = changed_since(root, repo, last[0], exclude=(cursors.FOLDER,))
+        if found is not None and parent_tree(root, ws.branch, last[0]) != last[1]:
+            before, problem = changed_since_tree(root, repo, last[1], ws.branch,
+                                                 exclude=(cursors.FOLDER,))
+            found = None if before is None else (found[0] | before[0],
+                                                 sorted({*found[1], *before[1]}))
     if found is None:
         how.update(incremental=False, note=f"{problem}: merging every versions file")
         return versions_relpaths(root), how

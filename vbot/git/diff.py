@@ -123,6 +123,23 @@ def last_trailer(path: Path, branch: str, key: str, max_depth: int = MAX_DEPTH
     return _search(path, branch, f"%H %(trailers:key={key},valueonly)", pick, max_depth)
 
 
+def parent_tree(path: Path, branch: str, commit: str) -> str | None:
+    """The root tree of ``commit``'s first parent; a shallow clone whose history stops at
+    ``commit`` fetches one commit more. None when it has none or git cannot say."""
+    for attempt in range(2):
+        try:
+            return run_git(path, "rev-parse", "--verify", "--quiet",
+                           f"{commit}^^{{tree}}").decode().strip() or None
+        except VbotError:
+            if attempt or not is_shallow(path):
+                return None
+        try:
+            open_repo(path).git.fetch("--quiet", "--no-tags", "--deepen=1", "origin", branch)
+        except (git.GitCommandError, VbotError, OSError):
+            return None
+    return None
+
+
 def current_branch(path: Path) -> str:
     """The branch checked out at ``path`` (``HEAD`` when detached)."""
     try:
