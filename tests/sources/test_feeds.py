@@ -1,0 +1,182 @@
+"""Change feeds (issue 17): each source's ``changes(cursor)`` against the feeds the fake
+upstream serves in the real shapes (XML-RPC ``methodResponse``, PEP 691 JSON index, the
+compact index ``versions`` file with Range requests, MetaCPAN ``_search`` hits), moved by
+changing the fake's world as a release would; and each fallback."""
+
+from __future__ import annotations
+
+import copy
+import json
+import urllib.request
+import xmlrpc.client
+from typing import Any
+
+import pytest
+
+from tests.helpers import Blocking, checker_for, node_attrs
+from vbot.check.checker import FOUND, TRANSIENT
+from vbot.repo.nodeinfo import node_info
+from vbot.sources.base import Changes
+from vbot.testing.fakeupstream import FakeUpstream
+
+
+def _source(fake: FakeUpstream, name: str, world: dict[str, Any]) -> tuple[Blocking, Blocking]:
+    """(a blocking view of the source, of its checker) pointing at ``fake`` serving ``world``."""
+    checker = checker_for(fake, world)
+    return Blocking(checker.target.sources[name]), checker
+
+
+def _moved(world: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    out = copy.deepcopy(world)
+    for table, entries in changes.items():
+        out.setdefault(table, {}).update(entries)
+    return out
+
+
+# -- PyPI --------------------------------------------------------------------------------------
+
+PYPI_WORLD = {"pypi": {"Foo_Bar": {"versions": ["1.0"]}, "quiet": {"versions": ["2.0"]},
+                       "zope.interface": {"versions": ["6.0"]}}}
+PYPI_URL = "https://pypi.example/packages/source/{c}/{n}/{n}-{v}.tar.gz"
+
+
+def _pypi_node(name: str, version: str) -> Any:
+    url = PYPI_URL.format(c=name[0], n=name, v=version)
+    return node_info(name, node_attrs(name, url, version))
+
+
+def _posts(fake: FakeUpstream) -> int:
+    return fake.requests["/pypi"]
+
+
+def test_xmlrpc_feed_is_the_real_methodresponse_shape(fake: FakeUpstream) -> None:
+    fake.set_world(PYPI_WORLD)
+    body = xmlrpc.client.dumps((0,), "changelog_since_serial").encode()
+    req = urllib.request.Request(f"{fake.base_url}/pypi", body, {"Content-Type": "text/xml"})
+    with urllib.request.urlopen(req) as resp:  # noqa: S310 - loopback
+        text = resp.read()
+    assert text.startswith(b"<?xml") and b"<methodResponse>" in text
+    (rows,), _ = xmlrpc.client.loads(text)
+    assert [r[0] for r in rows] == ["Foo_Bar", "quiet", "zope.interface"]
+    name, version, stamp, action, serial = rows[0]
+    assert (version, action, serial) == ("1.0", "new release", 1) and isinstance(stamp, int)
+
+
+def test_pypi_first_run_takes_the_serial_and_checks_everything(fake: FakeUpstream) -> None:
+    pypi, _ = _source(fake, "pypi", PYPI_WORLD)
+    got = pypi.changes(None)
+    assert got.changed is None and "no earlier cursor" in got.note
+    assert got.cursor["serial"] == 3
+    json.dumps(got.cursor)  # stored in the data repo: plain JSON
+
+
+def test_pypi_feed_names_the_changed_projects_normalised(fake: FakeUpstream) -> None:
+    pypi, _ = _source(fake, "pypi", PYPI_WORLD)
+    cursor = pypi.changes(None).cursor
+    fake.set_world(_moved(PYPI_WORLD, pypi={"Foo_Bar": {"versions": ["1.0", "1.1"]},
+                                            "zope.interface": {"versions": ["6.0"],
+                                                               "yanked": ["6.0"]},
+                                            "New.Project": {"versions": ["0.1"]}}))
+    got = pypi.changes(cursor)
+    assert got.changed == {"foo-bar", "zope-interface", "new-project"}
+    assert got.cursor == {**cursor, "serial": 6}
+    # the nodes' projects match the feed's keys by the same normalisation
+    assert pypi.feed_key(pypi.match(_pypi_node("Foo_Bar", "1.0"))) == "foo-bar"
+    assert pypi.feed_key("Zope.Interface") == "zope-interface"
+    # nothing new since: an empty set, the same cursor
+    again = pypi.changes(got.cursor)
+    assert again.changed == frozenset() and again.cursor == got.cursor
+
+
+def test_pypi_feed_pages_until_caught_up(fake: FakeUpstream) -> None:
+    world = {"pypi": {f"p{i}": {"versions": ["1.0"]} for i in range(3)}, "feed": {"page": 2}}
+    pypi, _ = _source(fake, "pypi", world)
+    cursor = pypi.changes(None).cursor
+    moved = copy.deepcopy(world)
+    moved["pypi"].update({f"p{i}": {"versions": ["1.0", "2.0"]} for i in range(7)})
+    fake.set_world(moved)
+    before = _posts(fake)
+    got = pypi.changes(cursor)
+    assert got.changed == {f"p{i}" for i in range(7)}
+    assert got.cursor["serial"] == 3 + 3 + 4 * 2  # new projects: a row per release
+    assert _posts(fake) - before == 1 + 6  # the serial, then 11 rows two at a time
+
+
+def test_pypi_without_xmlrpc_uses_the_pep691_index(fake: FakeUpstream) -> None:
+    world = dict(PYPI_WORLD, feed={"off": ["pypi_xmlrpc"]})
+    pypi, _ = _source(fake, "pypi", world)
+    first = pypi.changes(None)
+    assert first.changed is None and first.cursor["serial"] == 3
+    fake.set_world(_moved(world, pypi={"quiet": {"versions": ["2.0", "2.1"]}}))
+    got = pypi.changes(first.cursor)
+    assert got.changed == {"quiet"} and got.cursor["serial"] == 4
+
+
+def test_pypi_server_without_any_feed_checks_everything(fake: FakeUpstream) -> None:
+    world = dict(PYPI_WORLD, feed={"off": ["pypi_xmlrpc", "pypi_simple"]})
+    pypi, _ = _source(fake, "pypi", world)
+    got = pypi.changes({"serial": 1, "server": "x"})
+    assert got == Changes(None, None, got.note)
+    assert got.note.startswith("pypi: the server has no changelog feed (HTTP 404")
+
+
+def test_pypi_journal_older_than_the_cursor_falls_back(fake: FakeUpstream) -> None:
+    pypi, _ = _source(fake, "pypi", PYPI_WORLD)
+    cursor = pypi.changes(None).cursor
+    fake.set_world(_moved(PYPI_WORLD, pypi={"quiet": {"versions": ["2.1"]}},
+                          feed={"journal_from": 4}))
+    got = pypi.changes(cursor)
+    assert got.changed is None and "older than the journal" in got.note
+    # the cursor moves on to the serial taken first: the next sweep is incremental again
+    assert got.cursor["serial"] == 4
+    assert pypi.changes(got.cursor).changed == frozenset()
+
+
+def test_pypi_feed_errors_and_unknown_cursors(fake: FakeUpstream) -> None:
+    pypi, _ = _source(fake, "pypi", PYPI_WORLD)
+    cursor = pypi.changes(None).cursor
+    for bad in ({"serial": 2, "server": "another"}, 7, {"serial": "x"}, {**cursor, "serial": 99}):
+        got = pypi.changes(bad)
+        assert got.changed is None, bad
+        assert got.cursor == cursor, bad
+    assert "ahead of the server's serial 3" in pypi.changes({**cursor, "serial": 99}).note
+    fake.set_world(dict(PYPI_WORLD, faults=[{"path": "/pypi", "kind": "status", "status": 400}]))
+    got = pypi.changes(cursor)
+    assert got.changed is None and "failed (HTTP 400" in got.note
+    fake.set_world(dict(PYPI_WORLD, faults=[{"path": "/pypi", "kind": "html"}]))
+    assert pypi.changes(cursor).changed == frozenset()  # no XML-RPC: the JSON index answers
+
+
+def test_stale_json_copy_is_transient(fake: FakeUpstream) -> None:
+    pypi, checker = _source(fake, "pypi", PYPI_WORLD)
+    cursor = pypi.changes(None).cursor
+    stale = _moved(PYPI_WORLD, pypi={"quiet": {"versions": ["2.0", "2.1"], "stale": True}})
+    fake.set_world(stale)
+    assert pypi.changes(cursor).changed == {"quiet"}
+    out = checker.check(_pypi_node("quiet", "2.0"))
+    assert out.status == TRANSIENT
+    assert out.reason == "stale copy of quiet: serial 3 below the feed's 4"
+    # a project the feed did not name is not judged; a fresh copy is an answer
+    assert checker.check(_pypi_node("Foo_Bar", "1.0")).status == FOUND
+    fake.set_world(_moved(stale, pypi={"quiet": {"versions": ["2.0", "2.1"]}}))
+    pypi.changes(cursor)
+    out = checker.check(_pypi_node("quiet", "2.0"))
+    assert (out.status, out.version) == (FOUND, "2.1")
+
+
+def test_json_api_carries_the_serial(fake: FakeUpstream) -> None:
+    fake.set_world(PYPI_WORLD)
+    with urllib.request.urlopen(f"{fake.base_url}/pypi/quiet/json") as resp:  # noqa: S310
+        assert resp.headers["X-PyPI-Last-Serial"] == "2"
+        assert json.loads(resp.read())["last_serial"] == 2
+
+
+@pytest.mark.parametrize("accept", ["application/vnd.pypi.simple.v1+json"])
+def test_pep691_index_shape(fake: FakeUpstream, accept: str) -> None:
+    fake.set_world(PYPI_WORLD)
+    req = urllib.request.Request(f"{fake.base_url}/simple/", headers={"Accept": accept})
+    with urllib.request.urlopen(req) as resp:  # noqa: S310 - loopback
+        assert resp.headers["Content-Type"] == accept
+        doc = json.loads(resp.read())
+    assert doc["meta"] == {"api-version": "1.1", "_last-serial": 3}
+    assert doc["projects"][0] == {"name": "Foo_Bar", "_last-serial": 1}
