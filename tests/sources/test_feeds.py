@@ -180,3 +180,118 @@ def test_pep691_index_shape(fake: FakeUpstream, accept: str) -> None:
         doc = json.loads(resp.read())
     assert doc["meta"] == {"api-version": "1.1", "_last-serial": 3}
     assert doc["projects"][0] == {"name": "Foo_Bar", "_last-serial": 1}
+
+
+# -- RubyGems ----------------------------------------------------------------------------------
+
+def _gem(number: str, pre: bool = False, **extra: Any) -> dict[str, Any]:
+    return {"number": number, "prerelease": pre, **extra}
+
+
+GEM_WORLD = {"rubygems": {"liquid": [_gem("5.6.1"), _gem("5.6.0", platform="java")],
+                          "rake": [_gem("13.0.6")], "net-ssh": [_gem("7.2.0")]}}
+
+
+def _versions_file(fake: FakeUpstream) -> bytes:
+    with urllib.request.urlopen(f"{fake.base_url}/rubygems/versions") as resp:  # noqa: S310
+        return resp.read()
+
+
+def _seen(fake: FakeUpstream, path: str) -> list[dict[str, str]]:
+    return [h for h in fake.headers_seen if h["path"] == path]
+
+
+def test_versions_file_is_the_compact_index_shape(fake: FakeUpstream) -> None:
+    fake.set_world(GEM_WORLD)
+    lines = _versions_file(fake).decode().splitlines()
+    assert lines[0].startswith("created_at: ") and lines[1] == "---"
+    name, versions, md5 = lines[2].split(" ")
+    assert (name, versions, len(md5)) == ("liquid", "5.6.1,5.6.0-java", 32)
+
+
+def test_rubygems_feed_reads_only_the_appended_bytes(fake: FakeUpstream) -> None:
+    gems, _ = _source(fake, "rubygems", GEM_WORLD)
+    first = gems.changes(None)
+    size = len(_versions_file(fake))
+    assert first.changed is None and "no earlier cursor" in first.note
+    assert first.cursor["size"] == size and first.cursor["tail"].endswith("\n")
+    assert _seen(fake, "/rubygems/versions")[0]["Range"] == "bytes=-64"
+    fake.set_world(_moved(GEM_WORLD, rubygems={"rake": [_gem("13.1.0"), _gem("13.0.6")],
+                                               "liquid": [_gem("5.6.1")]}))  # a yank
+    got = gems.changes(first.cursor)
+    assert got.changed == {"rake", "liquid"}
+    asked = _seen(fake, "/rubygems/versions")[-1]
+    assert asked["Range"] == f"bytes={size - len(first.cursor['tail'])}-"
+    assert asked["If-None-Match"] == first.cursor["etag"]
+    assert asked["Accept-Encoding"] == "identity"
+    assert got.cursor["size"] == len(_versions_file(fake))
+    appended = _versions_file(fake)[size:].decode()
+    assert [line.rsplit(" ", 1)[0] for line in appended.splitlines()] == [
+        "liquid -5.6.0-java", "rake 13.1.0"]
+    node = node_info("rake", node_attrs(
+        "rake", "https://rubygems.org/downloads/rake-13.0.6.gem", "13.0.6"))
+    assert gems.feed_key(gems.match(node)) == "rake"
+    # nothing new: a 304, an empty set, the same cursor
+    again = gems.changes(got.cursor)
+    assert again == Changes(got.cursor, frozenset())
+
+
+def test_rubygems_rebuilt_file_starts_over(fake: FakeUpstream) -> None:
+    gems, _ = _source(fake, "rubygems", GEM_WORLD)
+    world = copy.deepcopy(GEM_WORLD)
+    for i in range(5):  # appended lines make the file longer than its rebuild
+        world["rubygems"]["rake"].insert(0, _gem(f"14.{i}"))
+        fake.set_world(copy.deepcopy(world))
+    cursor = gems.changes(None).cursor
+    fake.rebuild_versions()
+    shorter = gems.changes(cursor)
+    assert shorter.changed is None and "HTTP 416" in shorter.note
+    assert shorter.cursor["size"] == len(_versions_file(fake))
+    # a rebuild that is longer than the cursor: other bytes where the cursor's tail was
+    world["rubygems"].update({f"gem{i}": [_gem("1.0")] for i in range(30)})
+    fake.set_world(copy.deepcopy(world))
+    cursor = gems.changes(shorter.cursor).cursor
+    fake.rebuild_versions()
+    other = gems.changes(cursor)
+    assert other.changed is None and "bytes at the cursor differ" in other.note
+    # and from the new cursor on, incremental again
+    world["rubygems"]["gem3"] = [_gem("1.1"), _gem("1.0")]
+    fake.set_world(copy.deepcopy(world))
+    assert gems.changes(other.cursor).changed == {"gem3"}
+
+
+def test_rubygems_server_without_ranges(fake: FakeUpstream) -> None:
+    world = dict(GEM_WORLD, feed={"off": ["rubygems_range"]})
+    gems, _ = _source(fake, "rubygems", world)
+    cursor = gems.changes(None).cursor
+    assert cursor["size"] == len(_versions_file(fake))
+    fake.set_world(_moved(world, rubygems={"net-ssh": [_gem("7.3.0"), _gem("7.2.0")]}))
+    got = gems.changes(cursor)  # the whole file (a 200), read from the cursor on
+    assert got.changed == {"net-ssh"}
+    fake.rebuild_versions()
+    assert gems.changes(got.cursor).changed is None
+
+
+def test_rubygems_feed_failures_and_unknown_cursors(fake: FakeUpstream) -> None:
+    gems, _ = _source(fake, "rubygems", GEM_WORLD)
+    cursor = gems.changes(None).cursor
+    for bad in ({**cursor, "server": "another"}, {**cursor, "tail": ""}, "x",
+                {**cursor, "size": 3}, {**cursor, "tail": "\u0100\n"}):
+        got = gems.changes(bad)
+        assert got.changed is None and got.cursor == cursor, bad
+        assert "cursor is unknown" in got.note
+    fake.set_world(dict(GEM_WORLD, feed={"off": ["rubygems"]}))
+    got = gems.changes(cursor)
+    assert got == Changes(cursor, None, got.note) and "feed failed (HTTP 404" in got.note
+    assert gems.changes(None).cursor is None
+
+
+def test_rubygems_cursor_stops_before_a_partial_line() -> None:
+    from vbot.sources.rubygems import _cursor_of, changed_gems
+
+    data = b"created_at: x\n---\nrake 1.0 abc\nliq"
+    cursor = _cursor_of(len(data), data, '"e"', "s")
+    assert cursor == {"size": len(data) - 3, "tail": data[:-3].decode()[-64:], "etag": None,
+                      "server": "s"}
+    assert _cursor_of(3, b"abc", None, "s") is None
+    assert changed_gems(data[:-3]) == {"rake"}

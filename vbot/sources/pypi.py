@@ -20,7 +20,6 @@ again). The serials come from this source instance's ``changes`` call (``feed_se
 
 from __future__ import annotations
 
-import hashlib
 import re
 import xmlrpc.client
 from typing import Any
@@ -31,6 +30,7 @@ from vbot.httpclient.client import JsonDigest
 from vbot.redact import redact
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Changes, Source
+from vbot.sources.feedutil import server_id, whole
 
 _SOURCE_PATH = re.compile(r"/packages/source/[^/]/(?P<name>[^/]+)/[^/]+$")
 _HASHED_PATH = re.compile(r"/packages/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{20,}/(?P<file>[^/]+)$")
@@ -87,9 +87,9 @@ class PyPI(Source[str]):
             raise UpstreamError(f"unexpected answer for {target}: no 'releases' mapping")
         expected = self.feed_serials.get(normalise(target))
         if expected is not None:
-            serial = _serial(found.get("serial"))
+            serial = whole(found.get("serial"))
             if serial is None:
-                serial = _serial(resp.headers.get("X-PyPI-Last-Serial"))
+                serial = whole(resp.headers.get("X-PyPI-Last-Serial"))
             if serial is not None and serial < expected:
                 raise UpstreamError(f"stale copy of {target}: serial {serial} below the "
                                     f"feed's {expected}", transient=True)
@@ -103,11 +103,11 @@ class PyPI(Source[str]):
             base = self.base_url()
         except Exception:  # noqa: BLE001 - a missing setting: the checks will say so
             return Changes(None, None, "pypi: not configured, no change feed")
-        server = _server_id(base)
+        server = server_id(base)
         since = None
         if (isinstance(cursor, dict) and cursor.get("server") == server
-                and _serial(cursor.get("serial")) is not None):
-            since = _serial(cursor.get("serial"))
+                and whole(cursor.get("serial")) is not None):
+            since = whole(cursor.get("serial"))
         try:
             serial, changed, note = await self._xmlrpc_changes(base, since)
         except _NoFeed as exc:
@@ -147,7 +147,7 @@ class PyPI(Source[str]):
 
     async def _xmlrpc_changes(self, base: str,
                               since: int | None) -> tuple[int, set[str] | None, str]:
-        current = _serial(await self._call(base, "changelog_last_serial"))
+        current = whole(await self._call(base, "changelog_last_serial"))
         if current is None:
             raise _NoFeed("changelog_last_serial answered no serial")
         if since is None:
@@ -174,7 +174,7 @@ class PyPI(Source[str]):
                 break  # serials without rows (hidden events): nothing more to learn
             for row in rows:
                 if (not isinstance(row, (list, tuple)) or len(row) < 5
-                        or not isinstance(row[0], str) or _serial(row[4]) is None):
+                        or not isinstance(row[0], str) or whole(row[4]) is None):
                     raise UpstreamError(f"changelog_since_serial: malformed row {row!r:.80}")
                 name, serial = normalise(row[0]), int(row[4])
                 changed.add(name)
@@ -196,7 +196,7 @@ class PyPI(Source[str]):
             raise _NoFeed(f"no PEP 691 JSON index at {redact(url)}")
         doc = resp.json()
         meta = doc.get("meta") if isinstance(doc, dict) else None
-        current = _serial(meta.get("_last-serial")) if isinstance(meta, dict) else None
+        current = whole(meta.get("_last-serial")) if isinstance(meta, dict) else None
         projects = doc.get("projects") if isinstance(doc, dict) else None
         if current is None or not isinstance(projects, list):
             raise _NoFeed(f"the JSON index at {redact(url)} has no serials")
@@ -208,7 +208,7 @@ class PyPI(Source[str]):
         changed = set()
         for entry in projects:
             name = entry.get("name") if isinstance(entry, dict) else None
-            serial = _serial(entry.get("_last-serial")) if isinstance(entry, dict) else None
+            serial = whole(entry.get("_last-serial")) if isinstance(entry, dict) else None
             if not isinstance(name, str):
                 continue
             if serial is None or serial > since:  # no serial: cannot tell, so changed
@@ -236,22 +236,6 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _serial(value: object) -> int | None:
-    """A serial from JSON, XML-RPC or a header (None: not a non-negative whole number)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _server_id(base: str) -> str:
-    """Which server a cursor belongs to (a hash: no host names in the data repo)."""
-    return hashlib.sha256(base.rstrip("/").encode()).hexdigest()[:12]
-
-
 def _released(doc: object) -> dict[str, Any]:
     """Every release with at least one non-yanked file (all a check needs of a document
     that can be 200 KB), and the document's serial (to tell a stale copy)."""
@@ -261,7 +245,7 @@ def _released(doc: object) -> dict[str, Any]:
     versions = [version for version, files in releases.items()
                 if isinstance(files, list)
                 and any(isinstance(f, dict) and not f.get("yanked", False) for f in files)]
-    return {"versions": versions, "serial": _serial(doc.get("last_serial"))}
+    return {"versions": versions, "serial": whole(doc.get("last_serial"))}
 
 
 RELEASED = JsonDigest("pypi-released-2", _released)
