@@ -295,3 +295,73 @@ def test_rubygems_cursor_stops_before_a_partial_line() -> None:
                       "server": "s"}
     assert _cursor_of(3, b"abc", None, "s") is None
     assert changed_gems(data[:-3]) == {"rake"}
+
+
+# -- MetaCPAN ----------------------------------------------------------------------------------
+
+CPAN_WORLD = {"metacpan": {"Test-Fatal": {"version": "0.016"}, "Moo": {"version": "2.005005"},
+                           "Try-Tiny": {"version": "0.31"}}}
+
+
+def _search(fake: FakeUpstream, query: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(f"{fake.base_url}/metacpan/v1/release/_search",
+                                 json.dumps(query).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:  # noqa: S310 - loopback
+        return json.loads(resp.read())
+
+
+def test_release_search_is_the_elasticsearch_shape(fake: FakeUpstream) -> None:
+    fake.set_world(CPAN_WORLD)
+    doc = _search(fake, {"query": {"range": {"date": {"gte": "2024-05-04T00:00:00"}}},
+                         "size": 10, "_source": ["distribution", "date"]})
+    assert doc["hits"]["total"] == 2 and doc["timed_out"] is False
+    hit = doc["hits"]["hits"][0]
+    assert hit["_source"] == {"distribution": "Try-Tiny", "date": "2024-05-07T12:00:00"}
+    assert {"_index", "_id", "_score"} <= hit.keys()
+
+
+def test_metacpan_feed_names_the_released_distributions(fake: FakeUpstream) -> None:
+    cpan, _ = _source(fake, "metacpan", CPAN_WORLD)
+    first = cpan.changes(None)
+    assert first.changed is None and first.cursor["date"] == "2024-05-07T12:00:00"
+    fake.set_world(_moved(CPAN_WORLD, metacpan={"Moo": {"version": "2.005006"}}))
+    got = cpan.changes(first.cursor)
+    # the releases of the day before the cursor are asked again (indexed late): Try-Tiny
+    assert got.changed == {"Moo", "Try-Tiny"}
+    assert got.cursor["date"] == "2024-05-09T12:00:00"
+    again = cpan.changes(got.cursor)
+    assert again.changed == {"Moo"} and again.cursor == got.cursor
+    node = node_info("Moo", node_attrs(
+        "Moo", "https://cpan.metacpan.org/authors/id/H/HA/HAARG/Moo-2.005005.tar.gz",
+        "2.005005"))
+    assert cpan.feed_key(cpan.match(node)) == "Moo"
+
+
+def test_metacpan_release_indexed_late_is_seen(fake: FakeUpstream) -> None:
+    cpan, _ = _source(fake, "metacpan", CPAN_WORLD)
+    cursor = cpan.changes(None).cursor
+    late = {"version": "0.017", "date": "2024-05-07T01:00:00"}  # dated before the cursor
+    fake.set_world(_moved(CPAN_WORLD, metacpan={"Test-Fatal": late}))
+    got = cpan.changes(cursor)
+    assert "Test-Fatal" in got.changed and got.cursor == cursor
+
+
+def test_metacpan_too_many_releases_and_failures(fake: FakeUpstream) -> None:
+    cpan, _ = _source(fake, "metacpan", dict(CPAN_WORLD, feed={"cpan_max": 2}))
+    cursor = cpan.changes(None).cursor
+    moved = _moved(CPAN_WORLD, metacpan={d: {"version": "9.0"} for d in ("A-B", "C-D", "E-F")})
+    fake.set_world(dict(moved, feed={"cpan_max": 2}))
+    got = cpan.changes(cursor)
+    assert got.changed is None and "more than 2 releases since" in got.note
+    assert got.cursor["date"] > cursor["date"]
+    for bad in ({**cursor, "server": "another"}, {**cursor, "date": "yesterday"}, 5):
+        got = cpan.changes(bad)
+        assert got.changed is None and "cursor is unknown" in got.note, bad
+    fake.set_world(dict(moved, feed={"off": ["metacpan"]}))
+    got = cpan.changes(cursor)
+    assert got == Changes(None, None, got.note) and "has no release search (HTTP 404" in got.note
+    for fault in ({"kind": "status", "status": 400}, {"kind": "shape"}, {"kind": "html"}):
+        fake.set_world(dict(moved, faults=[{"path": "/metacpan/*", **fault}]))
+        got = cpan.changes(cursor)
+        assert got.changed is None and got.cursor == cursor, fault
+        assert got.note.startswith("metacpan: the change feed failed ("), fault

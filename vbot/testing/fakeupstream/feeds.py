@@ -18,8 +18,8 @@ project, gem or distribution whose entry changed (or appeared, or went away) is 
   ``If-Range``. ``FakeUpstream.rebuild_versions()`` compacts the file as the monthly rebuild.
 - **MetaCPAN**: ``POST /metacpan/v1/release/_search`` with a ``range`` query on ``date``
   (``gte``), ``sort`` by date descending and ``size``: Elasticsearch's ``hits`` shape with
-  ``_source`` ``distribution`` and ``date``. Each change is a release dated one minute after
-  the one before.
+  ``_source`` ``distribution`` and ``date``. Each change is a release dated two days after
+  the one before, or at the entry's ``date`` (a release indexed late).
 
 World key ``feed`` (a table) bends the feeds for tests: ``off`` (a list of ``pypi_xmlrpc``,
 ``pypi_simple``, ``rubygems_range``, ``rubygems``, ``metacpan``: that endpoint answers as a
@@ -136,7 +136,11 @@ class Feeds:
     def _metacpan(self, table: Any) -> None:
         for dist in self._changed("metacpan", table):
             self._ticks += 1
-            date = (CPAN_EPOCH + timedelta(minutes=self._ticks)).strftime("%Y-%m-%dT%H:%M:%S")
+            entry = table.get(dist) if isinstance(table, dict) else None
+            date = entry.get("date") if isinstance(entry, dict) else None
+            if not isinstance(date, str):  # a release (or deletion) two days after the last
+                date = (CPAN_EPOCH + timedelta(days=2 * self._ticks)).strftime(
+                    "%Y-%m-%dT%H:%M:%S")
             self.cpan.append((date, dist))
 
     def rebuild_versions(self) -> None:
