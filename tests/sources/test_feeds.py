@@ -365,3 +365,91 @@ def test_metacpan_too_many_releases_and_failures(fake: FakeUpstream) -> None:
         got = cpan.changes(cursor)
         assert got.changed is None and got.cursor == cursor, fault
         assert got.note.startswith("metacpan: the change feed failed ("), fault
+
+
+# -- crates.io: no feed, batched lookups -------------------------------------------------------
+
+def _crate_node(name: str, version: str = "0.1.0", **extra: Any) -> Any:
+    url = f"https://static.crates.io/crates/{name}/{name}-{version}.crate"
+    return node_info(name, node_attrs(name, url, version, **extra))
+
+
+CRATES_WORLD = {"crates": {
+    **{f"c{i}": [{"vers": "0.1.0"}, {"vers": f"1.{i}.0"}, {"vers": "2.0.0-rc.1"}]
+       for i in range(150)},
+    "yanked-top": [{"vers": "1.0.0"}, {"vers": "1.1.0", "yanked": True}],
+    "build-meta": [{"vers": "0.11.0+wasi-snapshot-preview1"}],
+    "pre-only": [{"vers": "0.1.0-alpha.1"}],
+    "Mixed_Case": [{"vers": "3.0.0"}, {"vers": "10.0.0"}, {"vers": "9.0.0"}],
+    "excluded": [{"vers": "1.0.0"}, {"vers": "1.1.0"}],
+}}
+CRATE_NODES = [_crate_node(n) for n in CRATES_WORLD["crates"]] + [
+    _crate_node("missing"),
+    _crate_node("excluded", **{"conda-forge.yml": {"bot": {"version_updates": {
+        "exclude": ["1.1.0"]}}}})]
+
+
+def _outcomes(fake: FakeUpstream, world: dict[str, Any], **env: str) -> dict[str, Any]:
+    checker = checker_for(fake, world, **env)
+    checker.prefetch(CRATE_NODES)
+    return {n.name: (o.status, o.version) for n in CRATE_NODES
+            for o in [checker.check(n)]}
+
+
+def _crate_requests(fake: FakeUpstream) -> tuple[int, int]:
+    api = sum(v for k, v in fake.requests.items() if k.startswith("/crates-api/"))
+    index = sum(v for k, v in fake.requests.items() if k.startswith("/crates/"))
+    return api, index
+
+
+def test_crates_batches_equal_the_sparse_index_answers(fake: FakeUpstream) -> None:
+    alone = _outcomes(fake, CRATES_WORLD, VBOT_CRATES_API_URL="")  # batching off
+    assert _crate_requests(fake) == (0, len(CRATE_NODES))
+    fake.requests.clear()
+    batched = _outcomes(fake, CRATES_WORLD)
+    assert batched == alone
+    assert batched["c7"] == (FOUND, "1.7.0") and batched["Mixed_Case"] == (FOUND, "10.0.0")
+    assert batched["yanked-top"] == (FOUND, "1.0.0") and batched["excluded"] == (FOUND, "1.0.0")
+    # 153 batchable crates in two requests; the sparse index for the answers the batch
+    # cannot give: build metadata, no stable version, unknown, and the node with exclusions
+    assert _crate_requests(fake) == (2, 4)
+
+
+def test_crates_batch_failure_falls_back_per_crate(fake: FakeUpstream) -> None:
+    alone = _outcomes(fake, CRATES_WORLD, VBOT_CRATES_API_URL="")
+    failing = dict(CRATES_WORLD, faults=[{"path": "/crates-api/*", "kind": "html"}])
+    fake.requests.clear()
+    assert _outcomes(fake, failing) == alone
+    assert _crate_requests(fake) == (2, len(CRATE_NODES))
+
+
+def test_crates_api_answer_shape(fake: FakeUpstream) -> None:
+    fake.set_world(CRATES_WORLD)
+    url = f"{fake.base_url}/crates-api/api/v1/crates?ids%5B%5D=c1&ids%5B%5D=yanked-top&per_page=100"
+    with urllib.request.urlopen(url) as resp:  # noqa: S310 - loopback
+        doc = json.loads(resp.read())
+    assert [(c["name"], c["max_stable_version"]) for c in doc["crates"]] == [
+        ("c1", "1.1.0"), ("yanked-top", "1.0.0")]
+    assert doc["meta"]["total"] == 2 and "updated_at" in doc["crates"][0]
+
+
+def test_crates_batching_only_against_the_index_it_belongs_to(fake: FakeUpstream) -> None:
+    from vbot.config import load_config
+    from vbot.sources import Context
+    from vbot.sources.crates import Crates
+
+    def api(env: dict[str, str], options: dict[str, Any] | None = None) -> str | None:
+        config = load_config(None, None, env=env)
+        if options:
+            import dataclasses
+            from types import MappingProxyType
+            config = dataclasses.replace(config, sources=MappingProxyType({"crates": options}))
+        return Crates(Context(config=config, http=None)).api_url()  # type: ignore[arg-type]
+
+    assert api({}) == "https://crates.io"
+    assert api({"VBOT_CRATES_URL": "http://127.0.0.1:1/crates"}) is None  # another index
+    assert api({"VBOT_CRATES_API_URL": "http://127.0.0.1:1/api/"}) == "http://127.0.0.1:1/api"
+    assert api({}, {"api_url": "http://127.0.0.1:2"}) == "http://127.0.0.1:2"
+    assert api({}, {"api_url": ""}) is None
+    assert Crates(Context(config=load_config(None, None, env={}), http=None)).feed_key(  # type: ignore[arg-type]
+        "serde") is None

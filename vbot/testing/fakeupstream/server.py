@@ -329,6 +329,7 @@ class FakeUpstream:
             "VBOT_NPM_URL": f"{base}/npm",
             "VBOT_CRAN_URL": f"{base}/cran",
             "VBOT_CRATES_URL": f"{base}/crates",
+            "VBOT_CRATES_API_URL": f"{base}/crates-api",
             "VBOT_GITLAB_URL": f"{base}/gitlab",
             "VBOT_ROS_URL": f"{base}/ros",
             "VBOT_RUBYGEMS_URL": f"{base}/rubygems",
