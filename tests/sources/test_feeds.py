@@ -453,3 +453,60 @@ def test_crates_batching_only_against_the_index_it_belongs_to(fake: FakeUpstream
     assert api({}, {"api_url": ""}) is None
     assert Crates(Context(config=load_config(None, None, env={}), http=None)).feed_key(  # type: ignore[arg-type]
         "serde") is None
+
+
+# -- never miss a release: random moves, every changed answer is in the feed -------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_feeds_name_every_node_whose_answer_changed(fake: FakeUpstream, seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    world: dict[str, Any] = {
+        "pypi": {f"Py_Proj.{i}": {"versions": ["1.0"]} for i in range(12)},
+        "rubygems": {f"gem-{i}": [_gem("1.0")] for i in range(12)},
+        "metacpan": {f"Dist-{i}": {"version": "1.0"} for i in range(12)},
+    }
+    nodes = ([_pypi_node(f"Py_Proj.{i}", "1.0") for i in range(12)]
+             + [node_info(f"gem-{i}", node_attrs(
+                 f"gem-{i}", f"https://rubygems.org/downloads/gem-{i}-1.0.gem", "1.0"))
+                for i in range(12)]
+             + [node_info(f"Dist-{i}", node_attrs(f"Dist-{i}", "https://cpan.metacpan.org/"
+                                                  f"authors/id/A/AU/AUTHOR/Dist-{i}-1.0.tar.gz",
+                                                  "1.0")) for i in range(12)])
+    checker = checker_for(fake, world)
+    sources = {name: Blocking(checker.target.sources[name])
+               for name in ("pypi", "rubygems", "metacpan")}
+    cursors = {name: src.changes(None).cursor for name, src in sources.items()}
+
+    def answers() -> dict[str, tuple[str, str | None]]:
+        return {n.name: (o.status, o.version) for n in nodes for o in [checker.check(n)]}
+
+    before = answers()
+    moved = 0
+    for round_ in range(6):
+        for i in rnd.sample(range(12), 3):
+            world["pypi"][f"Py_Proj.{i}"]["versions"].append(f"2.{round_}")
+        for i in rnd.sample(range(12), 3):
+            entry = world["rubygems"][f"gem-{i}"]
+            if rnd.random() < 0.3 and len(entry) > 1:
+                entry.pop(0)  # the newest yanked
+            else:
+                entry.insert(0, _gem(f"2.{round_}", pre=rnd.random() < 0.3))
+        for i in rnd.sample(range(12), 3):
+            world["metacpan"][f"Dist-{i}"] = {"version": f"2.{round_}"}
+        fake.set_world(copy.deepcopy(world))
+        if rnd.random() < 0.3:
+            fake.rebuild_versions()
+        feeds = {name: src.changes(cursors[name]) for name, src in sources.items()}
+        cursors = {name: got.cursor for name, got in feeds.items()}
+        after = answers()
+        for node in nodes:
+            if after[node.name] == before[node.name]:
+                continue
+            moved += 1
+            name = next(n for n in sources if sources[n].match(node) is not None)
+            changed, src = feeds[name].changed, sources[name]
+            assert changed is None or src.feed_key(src.match(node)) in changed, (round_, node)
+        before = after
+    assert moved >= 6 * 6  # the test saw answers move (pypi and metacpan move every round)

@@ -99,6 +99,7 @@ class PyPI(Source[str]):
         return normalise(target)
 
     async def changes(self, cursor: Any) -> Changes | None:
+        self.feed_serials = {}
         try:
             base = self.base_url()
         except Exception:  # noqa: BLE001 - a missing setting: the checks will say so

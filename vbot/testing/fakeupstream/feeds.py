@@ -87,6 +87,9 @@ class Feeds:
         self._seen: dict[str, dict[str, str]] = {"pypi": {}, "rubygems": {}, "metacpan": {}}
         self._ticks = 0
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Feeds:
+        return self  # the server's one state: a copied world still refers to it
+
     # -- world changes -----------------------------------------------------------------------
     def update(self, world: dict[str, Any]) -> None:
         with self.lock:
