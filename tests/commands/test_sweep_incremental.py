@@ -52,14 +52,16 @@ class Repo:
     """A data repo on a bare remote, swept from a fresh workdir each time (a CI runner)."""
 
     def __init__(self, tmp: Path, make_remote: Any, fake: Any, monkeypatch: Any,
-                 tree_nodes: dict[str, dict[str, Any]] | None = None) -> None:
+                 tree_nodes: dict[str, dict[str, Any]] | None = None,
+                 journal: bool = True) -> None:
         tree = make_cf_tree(tmp / "tree", tree_nodes or nodes())
         (tree / "vbot.toml").write_text(FAST_HTTP)
         self.remote = Remote(tree, tmp)
         self.tmp, self.fake, self.monkeypatch = tmp, fake, monkeypatch
         self.world = world()
         self.runs = 0
-        self.journal = use_journal(monkeypatch, Journal())
+        # journal: a feed the test drives by hand; else PyPI's own feed on the fake upstream
+        self.journal = use_journal(monkeypatch, Journal()) if journal else Journal()
 
     def sweep(self, **kwargs: Any):
         self.fake.set_world(self.world)
@@ -370,3 +372,64 @@ def test_check_says_whether_a_sweep_would_skip(data: Repo, tmp_path: Path, capsy
     found = json.loads(capsys.readouterr().out)[0]
     assert found["new_version"] == "3.0"
     assert found["sweep"]["skip"] is False and found["sweep"]["reason"] == "changed"
+
+
+# -- the real PyPI change feed (XML-RPC serials) served by the fake upstream ---------------
+
+
+@pytest.fixture
+def pypi_feed(tmp_path: Path, make_remote, fake, monkeypatch) -> Repo:
+    return Repo(tmp_path, make_remote, fake, monkeypatch, journal=False)
+
+
+def test_pypi_feed_end_to_end(pypi_feed: Repo) -> None:
+    data = pypi_feed
+    report = data.sweep()
+    assert rows(report)["pypi"]["checked"] == {"no cursor": 4}
+    serial = data.cursor()["sources"]["pypi"]["serial"]
+    report = data.sweep()  # a fresh runner, nothing new: no project asked, no commit
+    assert rows(report)["pypi"]["skipped"] == 4 and data.pypi_asked() == set()
+    assert report.extra["commit"] is None
+    assert {p for p in data.fake.requests if p.startswith("/pypi")} == {"/pypi"}  # XML-RPC
+    data.release("gamma", "4.0")
+    report = data.sweep()
+    assert rows(report)["pypi"]["checked"] == {"changed": 1} and data.pypi_asked() == {"gamma"}
+    assert data.remote.show(sharded_relpath("versions", "gamma")) == {"new_version": "4.0"}
+    assert data.cursor()["sources"]["pypi"]["serial"] > serial
+
+
+def test_pypi_stale_copy_stays_pending(pypi_feed: Repo) -> None:
+    """The JSON API answers from a copy older than the feed's serial: transient, the result
+    is kept and the node is checked again until the copy is fresh."""
+    data = pypi_feed
+    data.sweep()
+    data.world["pypi"]["beta"]["versions"].append("2.0")
+    data.world["pypi"]["beta"]["stale"] = True
+    data.release("alpha", "2.0")  # a result to commit, so the cursor moves
+    report = data.sweep()
+    assert report.outcomes["beta"].status == "transient" and "stale" in \
+        report.outcomes["beta"].reason
+    assert data.cursor()["pending"] == ["beta"]
+    del data.world["pypi"]["beta"]["stale"]
+    data.fake.set_world(data.world)
+    report = data.sweep()
+    assert rows(report)["pypi"]["checked"] == {"pending": 1}
+    assert data.remote.show(sharded_relpath("versions", "beta")) == {"new_version": "2.0"}
+
+
+@pytest.mark.parametrize("feed", [{"off": ["pypi_xmlrpc", "pypi_simple"]},
+                                  {"journal_from": 10 ** 6}])
+def test_pypi_feed_fallbacks(pypi_feed: Repo, feed: dict[str, Any]) -> None:
+    """A server without the feed, a cursor older than the journal: every PyPI node is
+    checked, said once; the results are still right."""
+    data = pypi_feed
+    data.sweep()
+    data.world["feed"] = feed
+    data.release("delta", "5.0")
+    report = data.sweep()
+    checked = rows(report)["pypi"]["checked"]
+    assert sum(checked.values()) == 4 and "changed" not in checked
+    notes = report.extra["incremental"]["notes"]
+    assert len(notes) == 1 and notes[0].startswith("pypi: ") and "checking all 4 nodes" in \
+        notes[0]
+    assert data.remote.show(sharded_relpath("versions", "delta")) == {"new_version": "5.0"}
