@@ -155,3 +155,123 @@ def test_safe_names_stay_inside_the_repo(root: Path, name: str) -> None:
     if unsafe_reason(name) is None:
         target = contained(root, sharded_relpath("versions", name))
         assert root.resolve() in target.parents
+
+
+# -- incremental sweeps (issue 17): the same versions trees as full sweeps -----------------
+
+INC_PYPI = ("p0", "p1", "p2", "p3")
+moves = st.one_of(
+    st.tuples(st.sampled_from(["release", "touch", "remove", "prerelease", "doc", "fault"]),
+              st.sampled_from(INC_PYPI)),
+    st.tuples(st.just("github"), st.just("o/g0")))
+steps = st.lists(st.tuples(st.lists(moves, max_size=3),  # between sweeps
+                           st.lists(moves, max_size=2)),  # while the incremental one runs
+                 min_size=1, max_size=3)
+
+
+def _inc_world() -> dict:
+    return {"pypi": {n: {"versions": ["1.0", "1.1"]} for n in INC_PYPI},
+            "github": {"o/g0": {"releases": [{"tag_name": "v2.0", "prerelease": False}],
+                                "tags": ["v2.0", "v1.0"]}}}
+
+
+def _apply(world: dict, gone: dict, move: tuple[str, str], clones: list[Path]) -> None:
+    """One upstream move (or a maintainer's edit of a node document, in every clone)."""
+    kind, name = move
+    if kind == "github":
+        entry = world["github"][name]
+        tag = f"v{int(entry['tags'][0][1:].split('.')[0]) + 1}.0"
+        entry["releases"] = [{"tag_name": tag, "prerelease": False}]
+        entry["tags"] = [tag, *entry["tags"]]
+    elif kind == "remove":
+        if name in world["pypi"]:
+            gone[name] = world["pypi"].pop(name)
+    elif name not in world["pypi"]:
+        world["pypi"][name] = gone.pop(name)  # any other move brings a removed project back
+    elif kind == "release":
+        versions = world["pypi"][name]["versions"]
+        versions.append(f"{len(versions)}.0")
+    elif kind == "touch":
+        world["pypi"][name]["touched"] = world["pypi"][name].get("touched", 0) + 1
+    elif kind == "prerelease":
+        world["pypi"][name]["versions"].append(f"{len(world['pypi'][name]['versions'])}.0rc1")
+    elif kind == "fault":
+        world["faults"] = [{"path": f"/pypi/{name}/*", "kind": "status", "status": 503}]
+    elif kind == "doc":
+        import git
+
+        for clone in clones:
+            rel = clone / sharded_relpath("node_attrs", name)
+            attrs = json.loads(rel.read_text())
+            attrs["version"] = attrs["version"] + ".1"
+            rel.write_text(json.dumps(attrs))
+            repo = git.Repo(clone)
+            repo.git.commit("-qam", f"maintainer: {name}")
+            repo.git.push("-q", "origin", "HEAD:main")
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(plan=steps)
+def test_incremental_sweeps_equal_full_sweeps(tmp_path_factory: pytest.TempPathFactory,
+                                              plan: list) -> None:
+    """Random worlds moving between and during sweeps: a repo swept incrementally (fresh
+    runners, the cursor in the repo) and one swept with --full hold equal versions trees
+    after every sweep that no move overlapped, and after a last quiet sweep."""
+    import git
+
+    from tests.helpers import FAST_HTTP, Remote, make_cf_tree, node_attrs
+    from vbot.commands.sweep import SweepOptions, sweep
+    from vbot.run.incremental import Incremental
+    from vbot.testing.fakeupstream import FakeUpstream
+
+    tmp = tmp_path_factory.mktemp("incr")
+    nodes = {n: node_attrs(n, f"https://pypi.example/packages/source/p/{n}/{n}-1.0.tar.gz",
+                           "1.0") for n in INC_PYPI}
+    nodes["g0"] = node_attrs("g0", "https://github.com/o/g0/archive/v1.0.tar.gz", "1.0")
+    tree = make_cf_tree(tmp / "tree", nodes)
+    (tree / "vbot.toml").write_text(FAST_HTTP)
+    remotes = [Remote(tree, tmp / kind) for kind in ("incr", "full")]
+    clones = [Path(git.Repo.clone_from(r.url, tmp / f"maint-{i}").working_dir)
+              for i, r in enumerate(remotes)]
+    world, gone = _inc_world(), {}
+    runs = iter(range(1000))
+    original = Incremental.ask_feeds
+
+    with FakeUpstream(world) as fake:
+        def run(remote: Remote, full: bool, during: list | None = None) -> None:
+            def ask_then_move(self: Incremental, infos: list) -> None:
+                original(self, infos)
+                for move in during or ():
+                    _apply(world, gone, move, [])
+                fake.set_world(world)
+
+            Incremental.ask_feeds = ask_then_move  # type: ignore[method-assign]
+            try:
+                sweep(SweepOptions(remote=remote.url, workdir=tmp / f"w{next(runs)}",
+                                   progress=False, http_cache=False, full=full, today=20000,
+                                   env={**fake.env(), "VBOT_HTTP_RETRIES": "0"}))
+            finally:
+                Incremental.ask_feeds = original  # type: ignore[method-assign]
+
+        def trees() -> list[str]:
+            return [r.repo.commit("main").tree["versions"].hexsha for r in remotes]
+
+        run(remotes[0], False)
+        run(remotes[1], True)
+        for between, during in plan:
+            world.pop("faults", None)
+            for clone in clones:
+                git.Repo(clone).git.pull("-q", "--rebase", "origin", "main")
+            for move in between:
+                _apply(world, gone, move, clones)
+            fake.set_world(world)
+            run(remotes[0], False, [m for m in during if m[0] != "doc"])
+            run(remotes[1], True)
+            if not during:
+                assert trees()[0] == trees()[1], plan
+        world.pop("faults", None)
+        fake.set_world(world)
+        run(remotes[0], False)  # quiet: what moved during a sweep is checked now
+        run(remotes[1], True)
+        assert trees()[0] == trees()[1], plan
