@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vbot.commands.sweep import candidates, node_infos
@@ -159,18 +159,20 @@ def test_safe_names_stay_inside_the_repo(root: Path, name: str) -> None:
 
 # -- incremental sweeps (issue 17): the same versions trees as full sweeps -----------------
 
-INC_PYPI = ("p0", "p1", "p2", "p3")
+INC_PYPI = ("p0", "p1", "p2")
 moves = st.one_of(
-    st.tuples(st.sampled_from(["release", "touch", "remove", "prerelease", "doc", "fault"]),
-              st.sampled_from(INC_PYPI)),
+    st.tuples(st.sampled_from(["release", "flaky release", "touch", "remove", "only pre",
+                               "retarget", "fault"]), st.sampled_from(INC_PYPI)),
     st.tuples(st.just("github"), st.just("o/g0")))
-steps = st.lists(st.tuples(st.lists(moves, max_size=3),  # between sweeps
+steps = st.lists(st.tuples(st.lists(moves, min_size=1, max_size=3),  # between sweeps
                            st.lists(moves, max_size=2)),  # while the incremental one runs
                  min_size=1, max_size=3)
 
 
 def _inc_world() -> dict:
-    return {"pypi": {n: {"versions": ["1.0", "1.1"]} for n in INC_PYPI},
+    projects = {n: {"versions": ["1.0", "1.1"]} for n in INC_PYPI}
+    projects.update({f"q{n}": {"versions": ["1.0", "6.0"]} for n in INC_PYPI})  # retargets
+    return {"pypi": projects,
             "github": {"o/g0": {"releases": [{"tag_name": "v2.0", "prerelease": False}],
                                 "tags": ["v2.0", "v1.0"]}}}
 
@@ -188,31 +190,42 @@ def _apply(world: dict, gone: dict, move: tuple[str, str], clones: list[Path]) -
             gone[name] = world["pypi"].pop(name)
     elif name not in world["pypi"]:
         world["pypi"][name] = gone.pop(name)  # any other move brings a removed project back
-    elif kind == "release":
+    elif kind in ("release", "flaky release"):  # flaky: its check fails during this step
         versions = world["pypi"][name]["versions"]
         versions.append(f"{len(versions)}.0")
+        if kind == "flaky release":
+            world.setdefault("faults", []).append(
+                {"path": f"/pypi/{name}/*", "kind": "status", "status": 503})
+    elif kind == "only pre":  # no stable version: not settled by the feed (pending)
+        world["pypi"][name]["versions"] = [f"{len(world['pypi'][name]['versions'])}.0rc1"]
     elif kind == "touch":
         world["pypi"][name]["touched"] = world["pypi"][name].get("touched", 0) + 1
     elif kind == "prerelease":
         world["pypi"][name]["versions"].append(f"{len(world['pypi'][name]['versions'])}.0rc1")
     elif kind == "fault":
-        world["faults"] = [{"path": f"/pypi/{name}/*", "kind": "status", "status": 503}]
-    elif kind == "doc":
+        world.setdefault("faults", []).append(
+            {"path": f"/pypi/{name}/*", "kind": "status", "status": 503})
+    elif kind == "retarget" and clones:  # a maintainer points the recipe at another project
         import git
 
         for clone in clones:
             rel = clone / sharded_relpath("node_attrs", name)
             attrs = json.loads(rel.read_text())
-            attrs["version"] = attrs["version"] + ".1"
+            project = "q" + name if "/p/p" in attrs["url"] else name
+            attrs["url"] = f"https://pypi.example/packages/source/p/{project}/{project}-1.0.tar.gz"
+            attrs["meta_yaml"]["source"]["url"] = attrs["url"]
             rel.write_text(json.dumps(attrs))
             repo = git.Repo(clone)
             repo.git.commit("-qam", f"maintainer: {name}")
             repo.git.push("-q", "origin", "HEAD:main")
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(plan=steps)
+@example(plan=[([("flaky release", "p0"), ("release", "p1")], [])])  # pending: transient
+@example(plan=[([("retarget", "p1")], [("release", "p2")])])  # a document; a move during
+@example(plan=[([("only pre", "p0"), ("github", "o/g0")], []), ([("touch", "p1")], [])])
 def test_incremental_sweeps_equal_full_sweeps(tmp_path_factory: pytest.TempPathFactory,
                                               plan: list) -> None:
     """Random worlds moving between and during sweeps: a repo swept incrementally (fresh
@@ -266,7 +279,7 @@ def test_incremental_sweeps_equal_full_sweeps(tmp_path_factory: pytest.TempPathF
             for move in between:
                 _apply(world, gone, move, clones)
             fake.set_world(world)
-            run(remotes[0], False, [m for m in during if m[0] != "doc"])
+            run(remotes[0], False, during)
             run(remotes[1], True)
             if not during:
                 assert trees()[0] == trees()[1], plan
