@@ -433,3 +433,22 @@ def test_pypi_feed_fallbacks(pypi_feed: Repo, feed: dict[str, Any]) -> None:
     assert len(notes) == 1 and notes[0].startswith("pypi: ") and "checking all 4 nodes" in \
         notes[0]
     assert data.remote.show(sharded_relpath("versions", "delta")) == {"new_version": "5.0"}
+
+
+@pytest.mark.parametrize("content", [b"{not json", b'{"new_version": 7}', b"[]", None])
+def test_unusable_versions_file_is_checked(data: Repo, content: bytes | None) -> None:
+    """A versions file that is no upstream answer (garbage, invalid, a symlink) never lets
+    its node be skipped."""
+    data.sweep()
+
+    def change(path: Path) -> None:
+        rel = path / sharded_relpath("versions", "alpha")
+        rel.unlink()
+        if content is None:
+            rel.symlink_to("../../../../../../graph.json")
+        else:
+            rel.write_bytes(content)
+
+    data.edit("a broken result", change)
+    report = data.sweep()
+    assert rows(report)["pypi"]["checked"] == {"error": 1} and data.pypi_asked() == {"alpha"}

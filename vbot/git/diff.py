@@ -140,6 +140,46 @@ def parent_tree(path: Path, branch: str, commit: str) -> str | None:
     return None
 
 
+def tree_files(path: Path, rev: str, folder: str) -> dict[str, tuple[str, str]] | None:
+    """``{path: (mode, blob id)}`` of every file under ``folder`` in ``rev`` (one ``git
+    ls-tree``); None when git cannot say."""
+    try:
+        out = run_git(path, "ls-tree", "-r", "-z", "--full-tree", rev, "--",
+                      f":(literal){folder}")
+    except VbotError:
+        return None
+    found = {}
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, rel = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            found[rel] = (parts[0], parts[2])
+    return found
+
+
+def read_blobs(path: Path, shas: list[str]) -> dict[str, bytes]:
+    """The bytes of each blob id (one ``git cat-file --batch``); ids git does not have
+    are left out."""
+    if not shas:
+        return {}
+    try:
+        out = run_git(path, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
+    except VbotError:
+        return {}
+    found: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        found[header[0].decode()] = out[pos:pos + size]
+        pos += size + 1
+    return found
+
+
 def current_branch(path: Path) -> str:
     """The branch checked out at ``path`` (``HEAD`` when detached)."""
     try:

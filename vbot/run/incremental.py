@@ -57,9 +57,10 @@ from vbot.check.checker import Checker
 from vbot.check.outcome import FOUND, Outcome
 from vbot.config import Config
 from vbot.errors import VbotError
-from vbot.git.diff import blob_at, head_tree
+from vbot.git.diff import blob_at, head_tree, read_blobs, tree_files
+from vbot.git.env import run_git
 from vbot.repo import cursor as cursors
-from vbot.repo import schema
+from vbot.repo import jsonio, schema
 from vbot.repo.datarepo import DataRepo, NodeDocError
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.run.since import changed_since_tree
@@ -175,6 +176,8 @@ class Incremental:
         self._first: dict[str, First] = {}
         self._selected_feed_nodes: set[str] = set()
         self._settled: set[str] = set()
+        # HEAD's versions files: ({path: (mode, blob)}, {blob: parsed}); False: read files
+        self._versions: tuple[dict[str, tuple[str, str]], dict[str, Any]] | bool | None = None
         self.head = head_tree(root)
         self.cursor, problem = cursors.parse_sweep(blob_at(root, "HEAD", self.relpath),
                                                    self.relpath)
@@ -259,15 +262,9 @@ class Incremental:
                 SETTINGS if self.cursor.config != self.digest else BASE)
         if changes.changed is None:
             return NO_CURSOR if first.source not in self.cursor.sources else FEED_DOWN
-        try:
-            doc = self.repo.read_doc("versions", node.name)
-        except NodeDocError:
-            return ERROR
-        if doc is None:
-            return NEW
-        if not isinstance(doc, dict) or "new_version" not in doc \
-                or not schema.is_valid("versions", doc):
-            return ERROR
+        held = self._result(node.name)
+        if held is not None:
+            return held
         if node.name in self._doc_changed:
             return DOCUMENT
         if node.name in self.cursor.pending:
@@ -277,6 +274,58 @@ class Incremental:
         if self.full_every <= 1 or net_slot(node.name, self.full_every) in self.slots:
             return SAFETY_NET
         return None
+
+    def _result(self, name: str) -> str | None:
+        """NEW or ERROR when the node's versions file does not hold an upstream's answer.
+
+        Read as HEAD holds the files (the workspace's work tree is HEAD's): one ``git
+        ls-tree`` for the folder and one ``git cat-file --batch`` for the distinct contents,
+        instead of opening 20,000 files; where git cannot say, the file itself is read."""
+        if self._versions is None:
+            self._versions = self._read_versions()
+        if self._versions is False:
+            try:
+                doc = self.repo.read_doc("versions", name)
+            except NodeDocError:
+                return ERROR
+        else:
+            found = None
+            for rel in (self.repo.doc_relpath("versions", name), f"versions/{name}.json"):
+                found = self._versions[0].get(rel)
+                if found is not None:
+                    break
+            if found is None:
+                return NEW
+            if found[0] not in ("100644", "100755"):  # a symlink: refused when read
+                return ERROR
+            doc = self._versions[1].get(found[1])
+        if doc is None:
+            return NEW if self._versions is False else ERROR
+        if not isinstance(doc, dict) or "new_version" not in doc \
+                or not schema.is_valid("versions", doc):
+            return ERROR
+        return None
+
+    def _read_versions(self) -> tuple[dict[str, tuple[str, str]], dict[str, Any]] | bool:
+        files = tree_files(self.root, "HEAD", "versions")
+        if files is None or self._dirty_versions():
+            return False
+        blobs = read_blobs(self.root, sorted({sha for _, sha in files.values()}))
+        docs: dict[str, Any] = {}
+        for sha, data in blobs.items():
+            try:
+                docs[sha] = jsonio.loads(data, sha)
+            except VbotError:
+                docs[sha] = None
+        return files, docs
+
+    def _dirty_versions(self) -> bool:
+        """Whether the work tree's versions files may differ from HEAD's (then they are read)."""
+        try:
+            return bool(run_git(self.root, "status", "--porcelain", "--untracked-files=no",
+                                "--", "versions").strip())
+        except VbotError:
+            return True
 
     def select(self, infos: Iterable[NodeInfo], skipped: Callable[[], None] = lambda: None
                ) -> list[NodeInfo]:
