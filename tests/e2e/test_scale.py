@@ -30,6 +30,8 @@ from vbot.run import executors
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
 from vbot.run.jobshard import Shard, parse_shard, shard_of
 
+pytestmark = pytest.mark.slow  # process pools and dask clusters: seconds each
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
