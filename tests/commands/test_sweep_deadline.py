@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_cf_tree, node_attrs, write_json
-from vbot.check.checker import FOUND, TRANSIENT
+from vbot.check.outcome import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.paths import sharded_relpath
 from vbot.run.executors import DEADLINE_REASON

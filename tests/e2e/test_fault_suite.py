@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import make_cf_tree, node_attrs, write_json
-from vbot.check.checker import BAD, FOUND, INVALID, TRANSIENT
+from vbot.check.outcome import BAD, FOUND, INVALID, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo import schema
 from vbot.repo.paths import sharded_relpath

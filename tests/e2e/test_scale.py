@@ -21,7 +21,7 @@ from tests.helpers import (
     versions_tree,
 )
 from vbot import main as main_mod
-from vbot.check.checker import FOUND, INTERNAL, TRANSIENT, Outcome
+from vbot.check.outcome import FOUND, INTERNAL, TRANSIENT, Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import load_config
 from vbot.errors import VbotError

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import REALDATA_EXPECTED, checker_for
-from vbot.check.checker import Outcome
+from vbot.check.outcome import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.nodeinfo import node_info, skip_reason
 from vbot.repo.paths import sharded_relpath

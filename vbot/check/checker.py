@@ -5,17 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vbot.check.outcome import (  # noqa: F401 - re-exported: the statuses belong with checks
-    BAD,
-    FOUND,
-    INTERNAL,
-    INVALID,
-    NONE,
-    NOSOURCE,
-    SKIPPED,
-    TRANSIENT,
-    Outcome,
-)
+from vbot.check.outcome import BAD, FOUND, INTERNAL, NONE, NOSOURCE, TRANSIENT, Outcome
 from vbot.errors import UpstreamError, VbotError
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical

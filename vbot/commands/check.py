@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vbot.check.checker import INVALID, SKIPPED, Checker, Outcome
+from vbot.check.checker import Checker
 from vbot.check.explain import Explanation, RecordingHttp, explain, shown_request
 from vbot.check.factory import make_http
+from vbot.check.outcome import INVALID, SKIPPED, Outcome
 from vbot.config import load_config
 from vbot.errors import VbotError
 from vbot.git.maintainer import repo_toplevel
