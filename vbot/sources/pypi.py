@@ -74,7 +74,7 @@ DROPS = {"yanked": "yanked on PyPI (every file)", "no_files": "no files on PyPI"
 
 def _released(doc: object) -> dict[str, list[str]]:
     """``released``: every release with at least one non-yanked file (all a check needs of a
-    document that can be 200 KB); ``yanked`` and ``no_files``: the others, kept so that
+    document that can be large); ``yanked`` and ``no_files``: the others, kept so that
     ``vbot check`` can say why they were set aside."""
     releases = doc.get("releases") if isinstance(doc, dict) else None
     if not isinstance(releases, dict):
