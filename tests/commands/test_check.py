@@ -268,7 +268,9 @@ def test_every_drop_an_upstream_answered_is_explained(tmp_path: Path, fake: Fake
                              {"vers": "1.1.0", "yanked": True},
                              {"vers": "1.2.0-rc.1", "yanked": False}]},
         "npm": {"leftpad": {"versions": ["1.0.0", "1.1.0", "2.0.0"], "latest": "1.1.0"}},
-        "metacpan": {"JSON": {"version": "4.11_01", "maturity": "developer"}}})
+        "metacpan": {"JSON": {"version": "4.11_01", "maturity": "developer"}},
+        "gitlab": {"g/p": {"releases": [{"tag_name": "v3.0.0", "upcoming_release": True}],
+                           "tags": ["v1.1.0", "v1.0.0"]}}})
     point_env_at(fake, monkeypatch)
     tree = make_cf_tree(tmp_path / "tree", {
         "net-ssh": node_attrs("net-ssh", "https://rubygems.org/downloads/net-ssh-6.1.0.gem",
@@ -280,8 +282,10 @@ def test_every_drop_an_upstream_answered_is_explained(tmp_path: Path, fake: Fake
         "leftpad": node_attrs("leftpad", "https://registry.npm.example/leftpad/-/"
                                          "leftpad-1.0.0.tgz", "1.0.0"),
         "perl-json": node_attrs("perl-json", "https://cpan.metacpan.org/authors/id/I/IS/"
-                                             "ISHIGAKI/JSON-4.10.tar.gz", "4.10")})
-    names = ["net-ssh", "yanky", "serde", "leftpad", "perl-json"]
+                                             "ISHIGAKI/JSON-4.10.tar.gz", "4.10"),
+        "gl": node_attrs("gl", "https://gitlab.com/g/p/-/archive/v1.0.0/p-v1.0.0.tar.gz",
+                         "1.0.0")})
+    names = ["net-ssh", "yanky", "serde", "leftpad", "perl-json", "gl"]
     assert main(["check", "--repo", str(tree), "--json", *names]) == 0
     found = {e["node"]: e for e in json.loads(capsys.readouterr().out)}
     drops = {name: {d["version"]: d["why"] for d in found[name]["dropped"]} for name in names}
@@ -295,6 +299,8 @@ def test_every_drop_an_upstream_answered_is_explained(tmp_path: Path, fake: Fake
     assert drops["leftpad"]["2.0.0"] == "not below the registry's latest dist-tag 1.1.0"
     assert drops["perl-json"]["4.11_01"] == "pre-release: MetaCPAN maturity 'developer'"
     assert found["perl-json"]["status"] == "none"
+    assert drops["gl"]["v3.0.0"] == "GitLab release marked upcoming"
+    assert found["gl"]["new_version"] == "1.1.0"
 
     assert main(["check", "--repo", str(tree), "net-ssh"]) == 0
     out = capsys.readouterr().out
