@@ -335,3 +335,12 @@ def test_upstream_strings_are_one_short_line_each(tmp_path: Path, fake: FakeUpst
     assert "\x1b" not in text and huge in text
     (evil,) = json.loads(text)
     assert "97.0\nInjected: line" in evil["candidates"]
+
+
+def test_bundled_rubygems_prerelease_is_explained(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The bundled real net-ssh: RubyGems flags 7.4.0.rc1 ``prerelease``; check says so."""
+    with served_clone(resource_dir("data"), tmp_path, monkeypatch) as (clone, _fake):
+        assert main(["check", "rb-net-ssh", "--repo", str(clone)]) == 0
+    out = capsys.readouterr().out
+    assert "    dropped (pre-release: RubyGems flags it prerelease): 7.4.0.rc1\n" in out
+    assert "  result: found 7.3.0 (rubygems), newer than 6.1.0: merge proposes it" in out
