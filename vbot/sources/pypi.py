@@ -59,13 +59,13 @@ class PyPI(Source[str]):
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
         found = await self.ctx.http.get_json(f"{self.base_url()}/pypi/{quote(target)}/json",
                                              keep=RELEASED)
-        if not isinstance(found, dict) or not isinstance(found.get("released"), list):
+        if not isinstance(found, dict) or not isinstance(found.get("versions"), list):
             # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: no 'releases' mapping")
         for key, why in DROPS.items():
             for version in found.get(key) or ():
                 node.note(str(version), why)
-        return [str(v) for v in found["released"]]
+        return [str(v) for v in found["versions"]]
 
 
 # the releases a check sets aside, by digest key, and why
@@ -73,20 +73,20 @@ DROPS = {"yanked": "yanked on PyPI (every file)", "no_files": "no files on PyPI"
 
 
 def _released(doc: object) -> dict[str, list[str]]:
-    """``released``: every release with at least one non-yanked file (all a check needs of a
+    """``versions``: every release with at least one non-yanked file (all a check needs of a
     document that can be large); ``yanked`` and ``no_files``: the others, kept so that
     ``vbot check`` can say why they were set aside."""
     releases = doc.get("releases") if isinstance(doc, dict) else None
     if not isinstance(releases, dict):
         raise UpstreamError("unexpected answer from PyPI: no 'releases' mapping")
-    out: dict[str, list[str]] = {"released": [], "yanked": [], "no_files": []}
+    out: dict[str, list[str]] = {"versions": [], "yanked": [], "no_files": []}
     for version, files in releases.items():
         entries = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
         if any(not f.get("yanked", False) for f in entries):
-            out["released"].append(version)
+            out["versions"].append(version)
         else:
             out["yanked" if entries else "no_files"].append(version)
     return out
 
 
-RELEASED = JsonDigest("pypi-released-2", _released)
+RELEASED = JsonDigest("pypi-released-3", _released)
