@@ -260,22 +260,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except UpstreamError:  # an upstream's answer belongs to a node's check: escaping is a bug
-        return _internal_error()
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
     except VbotError as exc:
         print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("vbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception:
-        return _internal_error()
-
-
-def _internal_error() -> int:
-    """A bug: show where, but never a secret (git errors carry URLs)."""
-    print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
-    print("vbot: internal error (see above)", file=sys.stderr)
-    return EXIT_INTERNAL
+    except Exception:  # a bug: show where, but never a secret (git errors carry URLs)
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover
