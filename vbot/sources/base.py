@@ -99,7 +99,10 @@ class Source(Generic[Target]):
 
     ``versions`` (a coroutine: every request goes through the sweep's one event loop)
     returns candidate versions in conda spelling; the checker then drops
-    pre-releases and excluded versions and picks the highest by conda order.
+    pre-releases and excluded versions and picks the highest by conda order. What the
+    upstream answered but the source sets aside itself (a flag in the answer: yanked,
+    pre-release, draft) it records with ``node.note(version, why)``, so ``vbot check`` can
+    show every drop.
     """
 
     name: ClassVar[str] = ""
