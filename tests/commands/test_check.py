@@ -277,8 +277,9 @@ def test_every_drop_an_upstream_answered_is_explained(tmp_path: Path, fake: Fake
                               "6.1.0"),
         "yanky": node_attrs("yanky", "https://pypi.example/packages/source/y/yanky/"
                                      "yanky-1.0.tar.gz", "1.0"),
+        # an exclude control: the sparse index is read (the batched API answers one version)
         "serde": node_attrs("serde", "https://crates.io/api/v1/crates/serde/1.0.0/download",
-                            "1.0.0"),
+                            "1.0.0", **controls(exclude=["0.9.0"])),
         "leftpad": node_attrs("leftpad", "https://registry.npm.example/leftpad/-/"
                                          "leftpad-1.0.0.tgz", "1.0.0"),
         "perl-json": node_attrs("perl-json", "https://cpan.metacpan.org/authors/id/I/IS/"
