@@ -209,7 +209,7 @@ def test_depth_from_config_and_cli(tmp_path: Path) -> None:
             Workspace.open(remote.url, tmp_path / "d", config=config):
         pass
     config.write_text("[git]\nshallow = true\n")
-    with pytest.raises(VbotError, match="no setting 'shallow'"), \
+    with pytest.raises(VbotError, match=r"\[git\] shallow is not a vbot setting"), \
             Workspace.open(remote.url, tmp_path / "d", config=config):
         pass
     assert CloneOptions().depth == 1
