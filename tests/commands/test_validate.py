@@ -95,6 +95,7 @@ def test_named_files(tmp_path: Path, capsys, monkeypatch) -> None:
     write_json(bad, {"new_version": ""})
     monkeypatch.chdir(root)
     good = sharded_relpath("versions", "alpha")
+    (root / "README.md").write_text("not a data file: not checked\n")
     assert main(["validate", good, "README.md"]) == 0
     assert main(["validate", good, "versions/gamma.json"]) == 1
     assert capsys.readouterr().out.startswith("versions/gamma.json: ")

@@ -10,6 +10,7 @@ filter = true    # partial clone (--filter=blob:none) where the server allows it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +52,8 @@ def clone_options(config_files: list[Path], depth: int | None = None, *,
     (the CLI)."""
     values: dict[str, Any] = {}
     if stale is not None and stale.is_file():
-        try:
+        with contextlib.suppress(VbotError):  # the fetch brings the fix, read strictly later
             values.update(_git_table(stale))
-        except VbotError:
-            pass  # the fetch brings the fixed file, read strictly afterwards
     for path in config_files:
         if path.is_file():
             values.update(_git_table(path))
