@@ -122,8 +122,7 @@ def credential_problem(config: Config,
         if not what:
             continue
         repo_file = config.set_by_repo(f"sources.{name}.url")
-        repo_url = str(config.sources.get(name, {}).get("url", "")).rstrip("/")
-        if repo_file and url == repo_url:
+        if repo_file and not any(config.env.get(n) for n in cls.url_env):  # not overridden
             how = " or ".join((*cls.url_env, "--config"))
             return (f"{repo_file}: [sources.{name}] url is set by the data repo, but {name}'s "
                     f"requests carry credentials ({what}): only the operator may say where "
