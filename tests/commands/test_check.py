@@ -253,3 +253,30 @@ def test_real_raw_urls_explained_with_versions_never_probed(tmp_path: Path, monk
     assert all("odd minor" in d["why"] for d in node["dropped"] if d["version"] in never)
     assert any(u.endswith("/2.60/at-spi2-core-2.60.0.tar.xz") for u in node["urls"])
     assert asked and not any("2.59" in p or "2.61" in p for p in asked)
+
+
+def test_unconfigured_source_is_one_line_and_exit_1_as_in_a_sweep(demo_clone, capsys,
+                                                                  monkeypatch) -> None:
+    """Issue 19 item 7: the sweep's pre-checks, not an internal error and exit 0."""
+    clone, fake = demo_clone
+    monkeypatch.delenv("VBOT_PYPI_URL")
+    served = fake.total_requests
+    assert main(["check", "click", "--repo", str(clone)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ("vbot: error: pypi is not configured (set VBOT_PYPI_URL or "
+                            "[sources.pypi] url in vbot.toml): 1 node needs it\n")
+    assert captured.out == "" and fake.total_requests == served
+    # a node that does not need pypi is explained as before
+    assert main(["check", "sdl3", "--repo", str(clone)]) == 0
+
+
+@pytest.mark.parametrize("toml, line", [
+    ("[sourcs.pypi]\n", "[sourcs] is not a vbot setting (did you mean [sources]?)"),
+    ("[sources.pypi]\nurll = 'http://127.0.0.1:9'\n",
+     "[sources.pypi] urll is not a setting of pypi (did you mean [sources.pypi] url?)"),
+])
+def test_a_settings_mistake_is_one_line(demo_clone, capsys, toml: str, line: str) -> None:
+    clone, _ = demo_clone
+    (clone / "vbot.toml").write_text(toml)
+    assert main(["check", "click", "--repo", str(clone)]) == 1
+    assert capsys.readouterr().err == f"vbot: error: {clone / 'vbot.toml'}: {line}\n"
