@@ -104,9 +104,24 @@ class Config:
         origin = self.origins.get(key)
         return origin if origin is not None and origin == self.repo_file else None
 
+    def operator_only(self) -> Config:
+        """This configuration without the source URLs the data repo's vbot.toml set: where
+        the operator alone sends each source's requests."""
+        sources = {name: {k: v for k, v in table.items()
+                          if k != "url" or not self.set_by_repo(f"sources.{name}.url")}
+                   for name, table in self.sources.items()}
+        return dataclasses.replace(self, sources=MappingProxyType(sources), repo_file=None)
+
     @property
     def github_token(self) -> str | None:
-        return self.env.get("GITHUB_TOKEN") or None
+        """``GITHUB_TOKEN``; None when the data repo chose GitHub's URL (and no
+        ``VBOT_GITHUB_*`` variable overrides it): a second guard behind the pre-check that
+        refuses such a run (vbot/check/preflight.py)."""
+        token = self.env.get("GITHUB_TOKEN") or None
+        if token and self.set_by_repo("sources.github.url") and not any(
+                self.env.get(n) for n in ("VBOT_GITHUB_API_URL", "VBOT_GITHUB_URL")):
+            return None
+        return token
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle for process and dask workers, carrying only the variables vbot reads."""

@@ -588,3 +588,21 @@ def test_an_unknown_source_name_is_named_in_the_outcome(fake) -> None:
     outcome = check(fake, WORLD, "cox", PYPI.format(c="c", n="cox", v="0.1"), "0.1",
                     **controls(sources=["PyPI"]))
     assert (outcome.status, outcome.version) == ("found", "0.1.post3")
+
+
+def test_a_steered_config_carries_no_token_even_unchecked(tmp_path) -> None:
+    """A second guard: a Config whose GitHub URL the data repo chose has no token to attach,
+    whether or not the pre-check ran; the operator's override gives it back."""
+    (tmp_path / "vbot.toml").write_text('[sources.github]\nurl = "http://127.0.0.1:9/gh"\n')
+    steered = load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN})
+    assert steered.github_token is None
+    assert REGISTRY["github"].credentials(steered) == {}
+    assert steered.operator_only().github_token == TOKEN
+    overridden = load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN,
+                                              "VBOT_GITHUB_API_URL": "https://gh.example"})
+    assert overridden.github_token == TOKEN and credential_problem(overridden) is None
+    # whatever the URL: the data repo does not get to name it while a token is set
+    (tmp_path / "vbot.toml").write_text('[sources.github]\nurl = "https://api.github.com/"\n')
+    assert "[sources.github] url is set by the data repo" in credential_problem(
+        load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN}))
+    assert credential_problem(load_config(tmp_path, None, {})) is None  # no token: its URL

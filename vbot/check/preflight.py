@@ -108,12 +108,15 @@ def credential_problem(config: Config,
     http to a host that is not loopback (None: credentials go only where the operator said).
 
     Looked at before any request, so a refused setting never sends anything."""
+    operator = config.operator_only()
     credentialed: dict[str, str] = {}  # base URL -> source
     for name, cls in sorted(sources.items()):
-        creds = cls.credentials(config)
+        if not (cls.url_env or cls.default_url is not None):
+            continue  # no base URL: nothing for a setting to steer
+        url = cls.base_url_of(config)
+        creds = cls.credentials(operator)  # the credentials the operator gave this source
         for base in creds:
             credentialed[base] = name
-        url = cls.base_url_of(config) if (cls.url_env or cls.default_url is not None) else None
         if not url:
             continue
         carries = sorted({h for headers in creds.values() for h in headers})
@@ -124,9 +127,10 @@ def credential_problem(config: Config,
         repo_file = config.set_by_repo(f"sources.{name}.url")
         if repo_file and not any(config.env.get(n) for n in cls.url_env):  # not overridden
             how = " or ".join((*cls.url_env, "--config"))
-            return (f"{repo_file}: [sources.{name}] url is set by the data repo, but {name}'s "
-                    f"requests carry credentials ({what}): only the operator may say where "
-                    f"they go ({how}); remove it from the data repo's vbot.toml")
+            return (f"{repo_file}: [sources.{name}] url is set "
+                    f"by the data repo, but {name}'s requests carry credentials ({what}): only "
+                    f"the operator may say where they go ({how}); remove it from the data "
+                    "repo's vbot.toml")
         if urlsplit(url).scheme == "http" and not _loopback(url):
             return (f"{name}: credentials ({what}) would go over plain http to {url}: "
                     "use https (plain http only to a loopback address)")
