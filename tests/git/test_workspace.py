@@ -407,3 +407,13 @@ def test_a_workdir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(VbotError, match=r"workdir .*wd is not a folder"), \
             Workspace.open(remote.url, tmp_path / "wd"):
         pass
+
+
+def test_a_workdir_that_cannot_be_made_is_one_line(tmp_path: Path, capsys) -> None:
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    (tmp_path / "file").write_text("")
+    wd = tmp_path / "file" / "sub" / "wd"
+    assert main(["sweep", remote.url, "--workdir", str(wd), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"vbot: error: {wd.parent}: cannot make the folder for {wd}: "
+                   "Not a directory\n")
