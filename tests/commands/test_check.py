@@ -280,3 +280,12 @@ def test_a_settings_mistake_is_one_line(demo_clone, capsys, toml: str, line: str
     (clone / "vbot.toml").write_text(toml)
     assert main(["check", "click", "--repo", str(clone)]) == 1
     assert capsys.readouterr().err == f"vbot: error: {clone / 'vbot.toml'}: {line}\n"
+
+
+def test_an_unknown_source_name_is_named(tmp_path: Path, capsys) -> None:
+    nodes = {"cox": node_attrs("cox", "https://pypi.example/packages/source/c/cox/cox-0.1.tar.gz",
+                               "0.1", **controls(sources=["nosuch"]))}
+    tree = make_cf_tree(tmp_path / "tree", nodes)
+    assert main(["check", "cox", "--repo", str(tree)]) == 0
+    assert ("  result: nosource: unknown source 'nosuch' in bot.version_updates.sources\n"
+            in capsys.readouterr().out)
