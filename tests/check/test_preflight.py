@@ -606,3 +606,15 @@ def test_a_steered_config_carries_no_token_even_unchecked(tmp_path) -> None:
     assert "[sources.github] url is set by the data repo" in credential_problem(
         load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN}))
     assert credential_problem(load_config(tmp_path, None, {})) is None  # no token: its URL
+
+
+def test_every_key_a_source_reads_is_declared() -> None:
+    """The per-source key check refuses what a source does not declare: a key a source reads
+    (``source_option(self.name, "key")``) must be in its ``options``, or it could never be set."""
+    import inspect
+    import re
+
+    for cls in REGISTRY.values():
+        text = inspect.getsource(inspect.getmodule(cls))
+        read = set(re.findall(r"source_option\(\s*(?:self|cls)\.name,\s*\"(\w+)\"", text))
+        assert read <= set(source_keys(cls)), (cls.name, read - set(source_keys(cls)))
