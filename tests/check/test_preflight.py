@@ -535,6 +535,21 @@ def test_a_netrc_entry_is_a_credential_too(tmp_path, make_remote, fake, monkeypa
     assert header_log.seen == []
 
 
+def test_a_netrc_host_in_any_url_option_of_the_data_repo_is_refused(tmp_path,
+                                                                    monkeypatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ci password netrc-secret\n")
+    netrc.chmod(0o600)
+    (tmp_path / "vbot.toml").write_text('[sources.crates]\napi_url = "http://127.0.0.1:9/api"\n')
+    assert credential_problem(load_config(tmp_path, None, {})) is None  # no .netrc yet
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert credential_problem(load_config(tmp_path, None, {})) == (
+        f"{tmp_path / 'vbot.toml'}: [sources.crates] api_url is set by the data repo, but its "
+        "requests would carry a .netrc entry: only the operator may set it (--config)")
+    # the operator's own file may
+    assert credential_problem(load_config(None, tmp_path / "vbot.toml", {})) is None
+
+
 def test_a_token_never_goes_over_plain_http_but_to_loopback(tmp_path) -> None:
     env = {"GITHUB_TOKEN": TOKEN, "VBOT_GITHUB_API_URL": "http://gh.internal.example/api"}
     config = load_config(None, None, env)

@@ -134,6 +134,14 @@ def credential_problem(config: Config,
         if urlsplit(url).scheme == "http" and not _loopback(url):
             return (f"{name}: credentials ({what}) would go over plain http to {url}: "
                     "use https (plain http only to a loopback address)")
+    for name in sorted(config.sources):  # other URLs a source asks (crates' api_url)
+        for key, value in sorted(config.sources[name].items()):
+            repo_file = config.set_by_repo(f"sources.{name}.{key}")
+            if (repo_file and key != "url" and isinstance(value, str)
+                    and value.startswith(("http://", "https://")) and _netrc(value)):
+                return (f"{repo_file}: [sources.{name}] {key} is set by the data repo, but "
+                        f"its requests would carry a .netrc entry: only the operator may set "
+                        "it (--config)")
     for old, new in config.http.rewrite:
         repo_file = config.set_by_repo(f"http.rewrite.{old}")
         if not repo_file:
