@@ -67,6 +67,8 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     assert config.http.connect_timeout == 2.0 and config.http.retries == 0
     assert config.http.rewrite == (("https://ftp.gnu.example/", "http://127.0.0.1:9/gnu/"),)
     assert config.source_option("github", "max_pages") == 2
+    assert config.sweep == {"full_every": 3}
+    assert pickle.loads(pickle.dumps(config)).sweep == {"full_every": 3}
 
 
 def test_every_http_setting_is_in_the_schema() -> None:

@@ -82,6 +82,8 @@ class Config:
     # the data repo's own vbot.toml when it was read (its values are the data repo's, not the
     # operator's: see set_by_repo)
     repo_file: str | None = None
+    # ``[sweep]`` as checked by the schema (``full_every``: days between full sweeps)
+    sweep: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def source_url(self, source: str, env_names: tuple[str, ...],
                    default: str | None) -> str | None:
@@ -128,7 +130,7 @@ class Config:
         env = {k: v for k, v in self.env.items() if _shipped_env(k)}
         sources = {k: dict(v) for k, v in self.sources.items()}
         return (_unpickle_config,
-                (sources, env, self.http, dict(self.origins), self.repo_file))
+                (sources, env, self.http, dict(self.origins), self.repo_file, dict(self.sweep)))
 
 
 def _shipped_env(name: str) -> bool:
@@ -138,9 +140,11 @@ def _shipped_env(name: str) -> bool:
 
 def _unpickle_config(sources: dict[str, dict[str, Any]], env: dict[str, str],
                      http: HttpSettings, origins: dict[str, str] | None = None,
-                     repo_file: str | None = None) -> Config:
+                     repo_file: str | None = None,
+                     sweep: dict[str, Any] | None = None) -> Config:
     return Config(sources=MappingProxyType(sources), env=MappingProxyType(env), http=http,
-                  origins=MappingProxyType(origins or {}), repo_file=repo_file)
+                  origins=MappingProxyType(origins or {}), repo_file=repo_file,
+                  sweep=MappingProxyType(sweep or {}))
 
 
 # -- reading and checking a file ---------------------------------------------------------------
@@ -406,4 +410,5 @@ def load_config(
         http=http,
         origins=MappingProxyType(origins),
         repo_file=read_repo,
+        sweep=MappingProxyType(dict(data.get("sweep") or {})),
     )
