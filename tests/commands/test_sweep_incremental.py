@@ -452,3 +452,12 @@ def test_unusable_versions_file_is_checked(data: Repo, content: bytes | None) ->
     data.edit("a broken result", change)
     report = data.sweep()
     assert rows(report)["pypi"]["checked"] == {"error": 1} and data.pypi_asked() == {"alpha"}
+
+
+def test_full_every_setting_from_vbot_toml(data: Repo) -> None:
+    data.sweep()
+    data.edit("recheck everything every day", lambda p: (p / "vbot.toml").write_text(
+        FAST_HTTP + "[sweep]\nfull_every = 1\n"))
+    report = data.sweep()  # settings of the checks unchanged: the net decides, every node
+    assert rows(report)["pypi"]["checked"] == {"safety net": 4}
+    assert report.extra["incremental"]["net"]["full_every"] == 1
