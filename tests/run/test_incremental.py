@@ -140,3 +140,21 @@ def test_base_tree_found_by_deepening_a_shallow_clone(tmp_path: Path) -> None:
     # a tree that never was, a value that is no tree id: None, not an error
     assert commit_with_tree(clone, "main", "1" * 40, max_depth=32) is None
     assert commit_with_tree(clone, "main", "HEAD; rm -rf /") is None
+
+
+def test_base_tree_fetched_by_id_without_history(tmp_path: Path) -> None:
+    from vbot.git.diff import tree_at
+
+    origin = tmp_path / "origin"
+    repo = git.Repo.init(origin, initial_branch="main")
+    _commit(repo, origin, "node_attrs/a.json", "1", "first")
+    base = repo.head.commit.tree.hexsha
+    for i in range(100):  # another writer goes on: the base is far behind HEAD
+        _commit(repo, origin, f"pr_info/{i}.json", str(i), f"step {i}")
+    _commit(repo, origin, "node_attrs/a.json", "2", "a changed")
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(f"file://{origin}", clone, depth=1, multi_options=["--no-local"])
+    found = tree_at(clone, "main", base)
+    assert found == base  # the tree itself, by id: no history fetched
+    assert git.Repo(clone).git.rev_list("--count", "HEAD") == "1"
+    assert changed_paths(clone, found, "HEAD", exclude=("pr_info",)) == ["node_attrs/a.json"]

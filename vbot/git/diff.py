@@ -2,15 +2,17 @@
 
 Incremental sweeps and merges (``vbot/run/incremental.py``, ``vbot merge``) compare the tree
 their cursor names (``base``: a root tree id, so equal contents give equal cursors) with HEAD.
-A workspace is usually a shallow clone holding one commit: :func:`commit_with_tree` and
-:func:`last_trailer` fetch older commits step by step (``--depth`` 8, 32, 128...; trees only
-in a partial clone: all ``git diff --name-only`` needs) until they hold what they look for,
-up to :data:`MAX_DEPTH` commits. Every function answers None instead of raising when git
-cannot say: the caller then does the full work.
+A workspace is usually a shallow clone holding one commit: :func:`tree_at` fetches the base
+tree by its id (trees only in a partial clone: all ``git diff --name-only`` needs), and
+:func:`commit_with_tree` and :func:`last_trailer` fetch older commits step by step
+(``--depth`` 8, 32...) until they hold what they look for, up to :data:`MAX_DEPTH` commits.
+Every function answers None instead of raising when git cannot say: the caller then does the
+full work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from vbot.errors import VbotError
 from vbot.git.env import open_repo, run_git
 from vbot.git.shallow import is_shallow
 
-MAX_DEPTH = 512  # commits looked back for a cursor's base before giving up (full work)
+MAX_DEPTH = 64  # commits looked back for a cursor's base before giving up (full work)
 T = TypeVar("T")
 _SHARD_CURSOR = re.compile(r"^\.vbot/sweep-cursor-(\d{1,6})-of-(\d{1,6})\.json$")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -92,6 +94,33 @@ def _search(path: Path, branch: str, fmt: str, pick: Callable[[list[str]], T | N
     except (git.GitCommandError, VbotError, OSError):
         return None
     return found
+
+
+def has_object(path: Path, sha: str, kind: str = "tree") -> bool:
+    """True when the clone at ``path`` holds the object ``sha`` of type ``kind``."""
+    if not _SHA.match(sha):
+        return False
+    try:
+        return run_git(path, "cat-file", "-t", sha).decode().strip() == kind
+    except VbotError:
+        return False
+
+
+def tree_at(path: Path, branch: str, tree: str, max_depth: int = MAX_DEPTH) -> str | None:
+    """A tree-ish of the clone at ``path`` whose root tree is ``tree``, for ``git diff``:
+    the tree itself when the clone holds it or origin hands it out by id (one fetch; a
+    partial clone gets its trees only), else a commit of the branch's history that has it
+    (:func:`commit_with_tree`, fetching older history). None when neither is to be had."""
+    if not _SHA.match(tree):
+        return None
+    if has_object(path, tree):
+        return tree
+    with contextlib.suppress(git.GitCommandError, VbotError, OSError):
+        open_repo(path).git.fetch("--quiet", "--no-tags", "--no-write-fetch-head", "origin",
+                                  tree)
+    if has_object(path, tree):
+        return tree
+    return commit_with_tree(path, branch, tree, max_depth)
 
 
 def commit_with_tree(path: Path, branch: str, tree: str, max_depth: int = MAX_DEPTH

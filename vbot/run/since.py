@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vbot.git.diff import blob_at, changed_paths, commit_with_tree
+from vbot.git.diff import blob_at, changed_paths, tree_at
 from vbot.repo import jsonio
 from vbot.repo.datarepo import CF, LAZY, DataRepo
 
@@ -17,9 +17,9 @@ from vbot.repo.datarepo import CF, LAZY, DataRepo
 def changed_since_tree(root: Path, repo: DataRepo, base: str, branch: str,
                        exclude: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
                        ) -> tuple[tuple[set[str], list[str]] | None, str]:
-    """:func:`changed_since` a commit whose root tree is ``base`` (in a shallow clone, older
-    history is fetched until one is held)."""
-    commit = commit_with_tree(root, branch, base)
+    """:func:`changed_since` the tree ``base`` (fetched by its id when the clone lacks it,
+    else found in older history, see :func:`vbot.git.diff.tree_at`)."""
+    commit = tree_at(root, branch, base)
     if commit is None:
         return None, f"the last run's base {base[:12]} is not in the history"
     return changed_since(root, repo, commit, exclude, ignore)
