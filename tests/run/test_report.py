@@ -62,8 +62,12 @@ def test_sweep_and_merge_reports(tmp_path: Path, make_remote, fake, monkeypatch,
     assert out[4].split() == ["github", "0", "1", "0", "0", "1"]
     assert out[5].split() == ["pypi", "1", "2", "1", "0", "0"]
     assert out[6].startswith("  took ") and "check " in out[6]
-    assert [line.split(":")[0] for line in out[7:]] == ["  ! 'bad..name'", "  ! flaky",
-                                                        "  ! gone"]
+    assert [line.split(":")[0] for line in out[7:10]] == ["  ! 'bad..name'", "  ! flaky",
+                                                          "  ! gone"]
+    # then the incremental sweep's lines (vbot/run/incremental.py): per source, the cursor
+    assert out[10].startswith("  incremental: 0 skipped (unchanged upstream), 7 checked")
+    assert any(line.startswith("    pypi: 0 skipped, 4 checked (4 no cursor); cursor none -> ")
+               for line in out[11:])
 
     merge_file = tmp_path / "reports" / "merge.json"
     assert main(["merge", remote.url, "--workdir", str(tmp_path / "w"), "-q",
