@@ -7,6 +7,7 @@ url = "https://pypi.mirror.example"      # or VBOT_PYPI_URL
 [http]
 connect_timeout = 5
 read_timeout = 20
+request_timeout = 60        # whole request (retries, redirects, body) at most; 0 = no limit
 retries = 3
 backoff = 0.5               # base of the exponential backoff (full jitter)
 max_retry_after = 60        # longest Retry-After honoured; longer: rate-limited failure
@@ -44,6 +45,7 @@ CONFIG_NAME = "vbot.toml"
 class HttpSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    request_timeout: float = 60.0  # one request as a whole, retries and body included; 0: none
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 60.0
@@ -106,7 +108,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise VbotError(f"{path}: invalid TOML: {exc}") from None
 
 
-_HTTP_FLOATS = ("connect_timeout", "read_timeout", "backoff", "max_retry_after",
+_HTTP_FLOATS = ("connect_timeout", "read_timeout", "request_timeout", "backoff", "max_retry_after",
                 "max_rate_limit_wait")
 _HTTP_INTS = ("retries", "per_host", "max_body_bytes")
 
