@@ -26,8 +26,10 @@ is what runs in that thread, on requests' and urllib3's own machinery:
   over the cap is refused before reading, a decoded body over the cap (gzip bombs included) is
   cut off;
 - ``end`` (a ``time.monotonic()`` value: the request's time limit or the sweep deadline,
-  whichever comes first) bounds the exchange: no retry waits past it, and every read of the
-  body waits at most until it, so a body trickling in byte by byte is cut off there.
+  whichever comes first) bounds the exchange: no retry waits past it, and every read from the
+  socket (status line, headers and body alike) waits at most until it (``_LimitedResponse``,
+  the response class of the adapter's connections), so an answer trickling in byte by byte is
+  cut off there.
 
 urllib3's ``Retry`` objects are shared by every request of the adapter, so the limits of the
 exchange running in a thread (``end``, the body cap) live in a thread-local (``_running``) that
@@ -39,6 +41,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import http.cookiejar
+import io
 import ipaddress
 import random
 import re
@@ -52,7 +55,10 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import requests
 import requests.adapters
 import requests.utils
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
+import urllib3.poolmanager
 from urllib3.util.retry import Retry
 
 MAX_REDIRECTS = 5
@@ -307,6 +313,80 @@ class Session(requests.Session):
                 del prep.headers[name]
 
 
+class _UntilEnd(io.RawIOBase):
+    """The socket's reader for http.client, each read waiting at most until ``end``."""
+
+    def __init__(self, sock: Any, end: float) -> None:
+        super().__init__()
+        self._sock, self._end = sock, end
+        self._raw = sock.makefile("rb", buffering=0)  # keeps the socket open while in use
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the time limit of the exchange passed")
+        timeout = self._sock.gettimeout()
+        if timeout is None or timeout > left:
+            self._sock.settimeout(left)
+            try:
+                return self._raw.readinto(buffer)
+            finally:
+                self._sock.settimeout(timeout)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _LimitedResponse(http.client.HTTPResponse):
+    """http.client's response, reading through ``_UntilEnd`` when the exchange running in
+    this thread has an ``end``."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        end = getattr(_running, "end", None)
+        if end is not None:
+            self.fp.close()
+            self.fp = io.BufferedReader(_UntilEnd(sock, end))
+
+
+class _Connection(urllib3.connection.HTTPConnection):
+    response_class = _LimitedResponse
+
+
+class _TLSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _LimitedResponse
+
+
+class _Pool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
+_POOLS = {"http": _Pool, "https": _TLSPool}
+
+
+class Adapter(requests.adapters.HTTPAdapter):
+    """requests' ``HTTPAdapter`` whose connections read under the exchange's ``end``."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+            manager.pool_classes_by_scheme = _POOLS  # not SOCKS proxies: they have their own
+        return manager
+
+
 def new_session(headers: Mapping[str, str], pool_size: int, retries: Retries | None = None,
                 credentials: Sequence[tuple[str, Mapping[str, str]]] = (),
                 rewrites: Sequence[tuple[str, str]] = ()) -> Session:
@@ -314,7 +394,7 @@ def new_session(headers: Mapping[str, str], pool_size: int, retries: Retries | N
     beyond that waits for one), retrying by ``retries`` (default: never)."""
     session = Session(credentials, rewrites)
     session.headers.update(headers)
-    adapter = requests.adapters.HTTPAdapter(
+    adapter = Adapter(
         pool_connections=_POOLED_HOSTS, pool_maxsize=max(1, pool_size), pool_block=True,
         max_retries=retries if retries is not None else retries_for(0, 0.0, 0.0))
     session.mount("http://", adapter)
@@ -357,7 +437,7 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
                 raise ExchangeTimeout(_why(exc)) from None
             raise ExchangeError(_why(exc)) from None
         try:
-            body = b"" if method == "HEAD" else _read_body(resp, max_bytes, end)
+            body = b"" if method == "HEAD" else _read_body(resp, max_bytes)
         except BaseException:
             resp.close()  # a half-read connection is not reused
             raise
@@ -370,20 +450,19 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
 
 
 def _read_redirect_body(resp: requests.Response, **_: Any) -> requests.Response:
-    """Response hook: read a redirect's body under the cap and ``end`` before requests consumes
-    it (requests would read any length)."""
+    """Response hook: read a redirect's body under the cap before requests consumes it
+    (requests would read any length)."""
     if resp.is_redirect:
         max_bytes = getattr(_running, "max_bytes", None)
         try:
-            _read_body(resp, max_bytes if max_bytes is not None else 1 << 20,
-                       getattr(_running, "end", None))
+            _read_body(resp, max_bytes if max_bytes is not None else 1 << 20)
         except BaseException:
             resp.close()
             raise
     return resp
 
 
-def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> bytes:
+def _read_body(resp: requests.Response, max_bytes: int) -> bytes:
     declared = resp.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge(declared)
@@ -391,9 +470,7 @@ def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> by
     size = 0
     try:
         while True:
-            if end is not None:
-                _wait_at_most(resp, end - time.monotonic())
-            # read1: one wait for data at most, so a trickling body cannot outlive ``end``
+            # read1: one wait for data at most (bounded by ``end``, see ``_UntilEnd``)
             chunk = resp.raw.read1(_READ, decode_content=True)
             if not chunk:
                 return b"".join(chunks)
@@ -405,18 +482,6 @@ def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> by
         raise ExchangeTimeout(type(exc).__name__) from None
     except _NETWORK as exc:
         raise ExchangeError(_why(exc)) from None
-
-
-def _wait_at_most(resp: requests.Response, left: float) -> None:
-    """Let the next read of ``resp`` wait ``left`` seconds at most (raise when none are left)."""
-    if left <= 0:
-        raise ExchangeTimeout("the body was still arriving at the time limit")
-    conn = getattr(resp.raw, "connection", None)
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        current = sock.gettimeout()
-        if current is None or current > left:
-            sock.settimeout(left)
 
 
 def _timed_out(exc: BaseException) -> bool:
