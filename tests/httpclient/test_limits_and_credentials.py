@@ -4,6 +4,7 @@ and behind a forward proxy for a non-loopback host name), and redaction of failu
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import socket
 import threading
@@ -45,8 +46,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
+    def _answer(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in {"Content-Length": "0", **headers}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.close_connection = headers.get("Content-Length", "0") != "0"
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.server.seen.append((self.path, dict(self.headers.items())))
+        if self.path.startswith("/loop"):  # redirects to itself, for ever
+            self._answer(302, {"Location": "/loop"})
+            return
+        if self.path.startswith("/big"):  # says it is larger than any cap
+            self._answer(200, {"Content-Length": str(1 << 40)})
+            return
+        if self.path.startswith("/bigredirect"):  # a redirect with a large body
+            self._answer(302, {"Location": "/ok", "Content-Length": str(1 << 40)})
+            return
+        if self.path.startswith("/toftp"):
+            self._answer(302, {"Location": "ftp://127.0.0.1/x"})
+            return
         if "/redirect/" in self.path:  # /redirect/<path>: 302 to /<path>
             self.send_response(302)
             self.send_header("Location", "/" + self.path.split("/redirect/", 1)[1])
@@ -154,6 +174,33 @@ def test_a_limit_of_zero_means_none(serve, no_proxy_env) -> None:
     server = serve(trickle=2)
     http = Blocking(HttpClient(HttpSettings(request_timeout=0, read_timeout=5)))
     assert http.get(f"{server.url}/slow.json").body == b"  "
+
+
+def test_failed_exchanges_give_their_connection_back(serve, no_proxy_env) -> None:
+    """One connection per host (``pool_block``): every way an exchange can fail must return
+    it, or the next request to the host would wait for ever."""
+    server = serve()
+    http = HttpClient(HttpSettings(max_body_bytes=1000, retries=0), concurrency=1)
+    expected = {"/loop": "too many redirects", "/big": "larger than",
+                "/bigredirect": "larger than", "/toftp": "refusing ftp"}
+
+    async def run() -> list[str]:
+        reasons = []
+        for path in expected:
+            try:
+                await http.get(f"{server.url}{path}")
+            except UpstreamError as exc:
+                reasons.append(exc.reason)
+        reasons.append((await http.get(f"{server.url}/ok")).text())
+        return reasons
+
+    try:
+        reasons = asyncio.run(asyncio.wait_for(run(), 20))
+    finally:
+        http.close()
+    for reason, words in zip(reasons, expected.values(), strict=False):
+        assert words in reason
+    assert len(reasons) == 5 and reasons[-1] == "{}"
 
 
 # -- credentials over plain http ----------------------------------------------------------

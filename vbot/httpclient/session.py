@@ -426,7 +426,9 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
                                    timeout=timeout, stream=True, allow_redirects=True)
         except (InvalidURL, TooManyRedirects, BodyTooLarge, ExchangeError):
             raise
-        except requests.exceptions.TooManyRedirects:
+        except requests.exceptions.TooManyRedirects as exc:
+            if exc.response is not None:
+                exc.response.close()  # its connection goes back to the pool
             raise TooManyRedirects() from None
         except _UNSENDABLE as exc:
             raise InvalidURL(f"{type(exc).__name__}: {exc}") from None
