@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
+from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UpstreamError, VbotError
 from vbot.redact import redact
 from vbot.run.jobshard import Shard, parse_shard
 
@@ -259,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args)
+    except UpstreamError:  # an upstream's answer belongs to a node's check: escaping is a bug
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
     except VbotError as exc:
         print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code

@@ -57,7 +57,9 @@ def index_path(name: str) -> str:
     return f"{low[:2]}/{low[2:4]}/{low}"
 
 
-def stable_versions(text: str) -> list[str]:
+def stable_versions(text: str, node: NodeInfo | None = None) -> list[str]:
+    """The versions of a sparse index file that are neither yanked nor semver pre-releases;
+    the others are noted on ``node`` (``vbot check`` shows why they were set aside)."""
     out = []
     for line in text.splitlines():
         if not line.strip():
@@ -67,9 +69,15 @@ def stable_versions(text: str) -> list[str]:
         except ValueError:
             raise UpstreamError("malformed line in the crates index") from None
         vers = entry.get("vers") if isinstance(entry, dict) else None
-        if not isinstance(vers, str) or entry.get("yanked"):
+        if not isinstance(vers, str):
+            continue
+        if entry.get("yanked"):
+            if node is not None:
+                node.note(vers, "yanked on crates.io")
             continue
         if "-" in vers.split("+", 1)[0]:  # semver pre-release: 1.0.0-rc.1
+            if node is not None:
+                node.note(vers, "pre-release: a semver pre-release")
             continue
         out.append(vers)
     return out
@@ -150,6 +158,7 @@ class Crates(Source[str]):
     name = "crates"
     url_env = ("VBOT_CRATES_URL",)
     default_url = "https://index.crates.io"
+    options = (("api_url", str),)
 
     _batched: CratesBatches | None = None
 
@@ -188,7 +197,7 @@ class Crates(Source[str]):
             if best is not None:
                 return [best]
         resp = await self.ctx.http.get(f"{self.base_url()}/{quote(index_path(target))}")
-        return stable_versions(resp.text())
+        return stable_versions(resp.text(), node)
 
 
 def _batchable(node: NodeInfo) -> bool:

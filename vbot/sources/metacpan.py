@@ -171,8 +171,11 @@ class MetaCpan(Source[str]):
         if not isinstance(doc, dict):  # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: not a release document")
         version = doc.get("version")
-        if doc.get("maturity") != "released" or not isinstance(version, str) or not version:
-            return []  # a developer release: nothing stable to propose
+        if not isinstance(version, str) or not version:
+            return []
+        if doc.get("maturity") != "released":  # a developer release: nothing stable to propose
+            node.note(version.strip(), f"pre-release: MetaCPAN maturity {doc.get('maturity')!r}")
+            return []
         return [order.strip_v(version.strip())]
 
 

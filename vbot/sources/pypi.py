@@ -1,6 +1,7 @@
 """PyPI: recipe URLs shaped ``/packages/source/<c>/<name>/<file>`` or hashed file URLs.
 
-``GET {url}/pypi/<name>/json``; every release with at least one non-yanked file is a candidate.
+``GET {url}/pypi/<name>/json``; every release with at least one non-yanked file is a candidate
+(the others are set aside, and ``vbot check`` says why).
 The API base URL has no built-in default: ``VBOT_PYPI_URL`` or ``[sources.pypi] url``.
 
 Change feed (``changes``): PyPI numbers every change of the index with a *serial*. The cursor
@@ -93,6 +94,9 @@ class PyPI(Source[str]):
             if serial is not None and serial < expected:
                 raise UpstreamError(f"stale copy of {target}: serial {serial} below the "
                                     f"feed's {expected}", transient=True)
+        for key, why in DROPS.items():
+            for version in found.get(key) or ():
+                node.note(str(version), why)
         return [str(v) for v in found["versions"]]
 
     def feed_key(self, target: str) -> str | None:
@@ -237,16 +241,27 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# the releases a check sets aside, by digest key, and why
+DROPS = {"yanked": "yanked on PyPI (every file)", "no_files": "no files on PyPI"}
+
+
 def _released(doc: object) -> dict[str, Any]:
-    """Every release with at least one non-yanked file (all a check needs of a document
-    that can be 200 KB), and the document's serial (to tell a stale copy)."""
+    """``versions``: every release with at least one non-yanked file (all a check needs of a
+    document that can be large); ``yanked`` and ``no_files``: the others, kept so that
+    ``vbot check`` can say why they were set aside; ``serial``: the document's serial (to tell
+    a stale copy)."""
     releases = doc.get("releases") if isinstance(doc, dict) else None
     if not isinstance(releases, dict):
         raise UpstreamError("unexpected answer from PyPI: no 'releases' mapping")
-    versions = [version for version, files in releases.items()
-                if isinstance(files, list)
-                and any(isinstance(f, dict) and not f.get("yanked", False) for f in files)]
-    return {"versions": versions, "serial": whole(doc.get("last_serial"))}
+    out: dict[str, Any] = {"versions": [], "yanked": [], "no_files": []}
+    for version, files in releases.items():
+        entries = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+        if any(not f.get("yanked", False) for f in entries):
+            out["versions"].append(version)
+        else:
+            out["yanked" if entries else "no_files"].append(version)
+    out["serial"] = whole(doc.get("last_serial"))
+    return out
 
 
-RELEASED = JsonDigest("pypi-released-2", _released)
+RELEASED = JsonDigest("pypi-released-3", _released)

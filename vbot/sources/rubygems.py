@@ -2,8 +2,9 @@
 
 ``GET {url}/api/v1/versions/<gem>.json``: a list of version objects, newest first; every
 ``number`` whose ``prerelease`` is false is a candidate (platform builds repeat a number,
-which is harmless). The API base URL is ``VBOT_RUBYGEMS_URL`` or ``[sources.rubygems] url``,
-by default ``https://rubygems.org``.
+which is harmless); the numbers RubyGems flags ``prerelease`` are set aside, and ``vbot check``
+shows them with that reason. The API base URL is ``VBOT_RUBYGEMS_URL`` or
+``[sources.rubygems] url``, by default ``https://rubygems.org``.
 """
 
 from __future__ import annotations
@@ -179,23 +180,30 @@ class RubyGems(Source[str]):
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
         found = await self.ctx.http.get_json(
             f"{self.base_url()}/api/v1/versions/{quote(target, safe='')}.json", keep=RELEASED)
-        if not isinstance(found, list):  # only a damaged cache entry can be anything else
+        if not (isinstance(found, list) and len(found) == 2
+                and all(isinstance(part, list) for part in found)):
+            # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: not a list of versions")
-        return [str(v) for v in found]
+        released, flagged = found
+        for number in flagged:
+            node.note(str(number), "pre-release: RubyGems flags it prerelease")
+        return [str(v) for v in released]
 
 
-def _released(doc: object) -> list[str]:
-    """The distinct ``number`` of every entry not marked ``prerelease``, in answer order."""
+def _released(doc: object) -> list[list[str]]:
+    """``[released, flagged]``: the distinct ``number`` of every entry not marked
+    ``prerelease``, in answer order, and the numbers only ever marked ``prerelease`` (kept so
+    that ``vbot check`` can say why they were set aside)."""
     if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):
         raise UpstreamError("unexpected answer from RubyGems: not a list of version objects")
-    out: dict[str, None] = {}
+    released: dict[str, None] = {}
+    flagged: dict[str, None] = {}
     for entry in doc:
-        if entry.get("prerelease"):
-            continue
         number = entry.get("number")
-        if isinstance(number, str) and number:
-            out.setdefault(number)
-    return list(out)
+        if not isinstance(number, str) or not number:
+            continue
+        (flagged if entry.get("prerelease") else released).setdefault(number)
+    return [list(released), [n for n in flagged if n not in released]]
 
 
-RELEASED = JsonDigest("rubygems-released-1", _released)
+RELEASED = JsonDigest("rubygems-released-2", _released)

@@ -81,7 +81,7 @@ ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **route
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out as separate writes: without TCP_NODELAY, Nagle + delayed ACK add
-    # ~40 ms to every keep-alive answer, which swamps the configured latency
+    # a delayed-ACK wait to every keep-alive answer, which swamps the configured latency
     disable_nagle_algorithm = True
     server: _Server
 
