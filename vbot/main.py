@@ -8,11 +8,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, VbotError
+from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, VbotError
 from vbot.redact import redact
 from vbot.run.jobshard import Shard, parse_shard
+
+if TYPE_CHECKING:
+    from vbot.run.report import RunReport
 
 KINDS = ("local", "process", "dask")  # vbot.run.executors.KINDS, kept here so --help stays light
 
@@ -231,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             print("vbot: error: every node checked failed inside vbot (internal, see the "
                   "summary); no versions file was changed for them", file=sys.stderr)
             return EXIT_INTERNAL
-        return EXIT_OK
+        return _sweep_exit(report)
     if args.command == "merge":
         from vbot.commands.merge import MergeOptions, merge, print_summary
 
@@ -248,6 +252,19 @@ def run(args: argparse.Namespace) -> int:
     if code is not None:
         return code
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _sweep_exit(report: RunReport) -> int:
+    """Exit 1 when a source was down or misconfigured (its results were kept, the rest
+    committed and pushed) or the report could not be written; else 0."""
+    from vbot.run.report import outage_line
+
+    outages = report.extra.get("outages") or []
+    for outage in outages:
+        print(f"vbot: error: source outage: {outage_line(outage)}", file=sys.stderr)
+    if report.extra.get("report_error"):
+        print(f"vbot: error: {report.extra['report_error']}", file=sys.stderr)
+    return EXIT_USER if outages or report.extra.get("report_error") else EXIT_OK
 
 
 def _secrets() -> list[str | None]:
