@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import git
@@ -29,12 +30,18 @@ def moved(message: str) -> bool:
     return any(words in message for words in _MOVED)
 
 
-def push(ws: Workspace, attempts: int = 5, backoff: float = 0.5) -> None:
-    """Push HEAD; when the remote moved, fetch, rebase and try again. Never forces."""
+def push(ws: Workspace, attempts: int = 5, backoff: float = 0.5,
+         rebased: Callable[[], None] | None = None) -> bool:
+    """Push HEAD; when the remote moved, fetch, rebase and try again. Never forces.
+
+    Returns False when nothing was left to push: the rebase dropped every unpushed commit
+    (each one's changes were already on the remote, pushed by another writer). ``rebased``
+    is called after each rebase that left something to push (e.g. to reword the commit
+    from its rebased diff); HEAD is then the commit that will be pushed."""
     for attempt in range(attempts):
         try:
             ws.repo.git.push("origin", f"HEAD:refs/heads/{ws.branch}")
-            return
+            return True
         except git.GitCommandError as exc:
             message = clean_error(exc)
             if not moved(message) or attempt == attempts - 1:
@@ -44,3 +51,8 @@ def push(ws: Workspace, attempts: int = 5, backoff: float = 0.5) -> None:
         time.sleep(random.uniform(0, backoff * 2**attempt))
         ws.fetch()
         ws.rebase(f"origin/{ws.branch}")
+        if not ws.unpushed():
+            return False
+        if rebased is not None:
+            rebased()
+    return False  # pragma: no cover - the last attempt returns or raises
