@@ -21,6 +21,7 @@ from vbot.git import log as gitlog
 from vbot.git import maintainer
 from vbot.git.env import run_git
 from vbot.git.push import push
+from vbot.git.remote import check_pushable
 from vbot.git.shallow import shallow_boundary
 from vbot.git.workspace import Workspace
 from vbot.run.report import new_run_id
@@ -150,6 +151,8 @@ def revert_message(run_id: str, runs: list[tuple[str, str]]) -> str:
 def revert(opts: RevertOptions, out: TextIO) -> RevertResult:
     remote = opts.remote or maintainer.origin_url(maintainer.repo_toplevel(Path.cwd()))
     run_id = new_run_id("revert")
+    if opts.push:
+        check_pushable(remote)  # before any work: a push there would be refused
     with ExitStack() as stack:
         ws = stack.enter_context(Workspace.open(remote, opts.workdir))
         try:

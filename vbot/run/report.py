@@ -133,7 +133,8 @@ class RunReport:
         limit = self.extra.get("host_limit")
         if limit and limit.get("held_back"):
             host, count = next(iter(limit["held_back"].items()))
-            print(f"  host limit: {host} held back {count} requests (limit {limit['per_host']} "
+            print(f"  host limit: {host} held back {_n(count, 'request')} "
+                  f"(limit {limit['per_host']} "
                   f"per host; raise [http] per_host or VBOT_HTTP_PER_HOST; --workers "
                   f"{limit['workers']})", file=out)
         for failure in self.failures()[:10]:
@@ -143,7 +144,7 @@ class RunReport:
         unasked = Counter(o.reason for o in self.outcomes.values()  # --skip-unconfigured
                           if o.status == SKIPPED and o.source and o.reason)
         if unasked:
-            print("  not checked: " + ", ".join(f"{n} nodes, {why}" for why, n in
+            print("  not checked: " + ", ".join(f"{_n(n, 'node')}, {why}" for why, n in
                                                 sorted(unasked.items())), file=out)
 
     def commit_line(self) -> str:
@@ -175,14 +176,18 @@ class RunReport:
                 f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def outage_line(outage: dict[str, Any]) -> str:
     """One line about a source judged down (``vbot/run/outage.py``), from the report."""
     where = (f"; check {outage['setting']}" if outage.get("setting")
              else "; check the network, proxy and [http] rewrite settings")
     sample = f" (e.g. {outage['sample_url']})" if outage.get("sample_url") else ""
-    return (f"{outage['source']}: {outage['failed']} of {outage['checked']} nodes failed with "
-            f"{outage['kind']}{sample}: an outage or a wrong setting, not an answer about the "
-            f"nodes; their previous results are kept{where}")
+    return (f"{outage['source']}: {outage['failed']} of {_n(outage['checked'], 'node')} "
+            f"failed with {outage['kind']}{sample}: an outage or a wrong setting, not an "
+            f"answer about the nodes; their previous results are kept{where}")
 
 
 def _cpu_seconds() -> float:
