@@ -121,7 +121,7 @@ class OutageGuard:
             return False
         if status != BAD and status != TRANSIENT:
             return False
-        if outcome.rate_limited or kind_of(outcome.reason) == "deadline":
+        if outcome.rate_limited or "sweep deadline reached" in (outcome.reason or ""):
             return False  # not the upstream's answer: recorded as always, never judged
         self._answered[source] += 1
         self._held[source].append(outcome)
