@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,19 @@ def _remote(tmp_path: Path, make_remote: Any, fake: Any) -> Any:
     nodes = {n: node_attrs(n, PYPI.format("p", n, "1.0"), "1.0") for n in NAMES}
     tree = make_cf_tree(tmp_path / "tree", nodes)
     (tree / "vbot.toml").write_text(FAST_HTTP)
-    # slow answers: both sweeps have cloned and are checking before either pushes
-    fake.set_world({"latency_ms": 1500,
-                    "pypi": {n: {"versions": ["1.0", "1.2.0"]} for n in NAMES}})
-    return make_remote(tree)
+    fake.set_world({"pypi": {n: {"versions": ["1.0", "1.2.0"]} for n in NAMES}})
+    remote = make_remote(tree)
+    # the remote accepts no push until the test opens the gate: both sweeps have cloned the
+    # same commit before either push lands, so the second one must rebase
+    hook = remote.path / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ni=0\nwhile [ ! -e '{tmp_path / 'gate'}' ] && [ $i -lt 1200 ]; "
+                    "do sleep 0.05; i=$((i+1)); done\ncat >/dev/null\n")
+    hook.chmod(0o755)
+    return remote
+
+
+def _asked(fake: Any, name: str) -> int:
+    return fake.requests[f"/pypi/{name}/json"]
 
 
 def _two_sweeps(remote: Any, fake: Any, tmp_path: Path,
@@ -41,6 +51,15 @@ def _two_sweeps(remote: Any, fake: Any, tmp_path: Path,
              str(tmp_path / f"work{i}"), "-q", "--report", str(tmp_path / f"r{i}.json"),
              "--nodes", ",".join(chosen)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    # both have cloned once each has asked the upstream: then let the pushes in
+    first, second = nodes[0][0], nodes[1][-1]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (
+            _asked(fake, first) and _asked(fake, second)
+            and (first != second or _asked(fake, first) >= 2)):
+        assert all(p.poll() is None for p in procs)
+        time.sleep(0.02)
+    (tmp_path / "gate").touch()
     done = []
     for i, proc in enumerate(procs):
         out, _ = proc.communicate(timeout=120)
@@ -82,8 +101,7 @@ def test_a_run_whose_changes_all_landed_elsewhere_says_so(
     pushed = [r for _, _, r in runs if r["commit"]]
     assert [r["commit"] for r in pushed] == [commits[0].hexsha]
     i, (_, out, late) = next((i, r) for i, r in enumerate(runs) if not r[2]["commit"])
-    if not late.get("landed_elsewhere"):  # it cloned after the first push: no race here
-        pytest.skip("the sweeps did not overlap")
+    assert late["landed_elsewhere"] and late["pushed"]
     assert "nothing left to push" in out
     assert late["dropped_commit"] not in {c.hexsha for c in commits}
     # reverting that run explains instead of failing to find its commit
