@@ -67,7 +67,8 @@ def test_a_wrong_base_url_keeps_every_result_and_exits_1(
         capsys: pytest.CaptureFixture[str]) -> None:
     fake.set_world(_newer_black())
     # one path segment too many: every PyPI node answers 404
-    monkeypatch.setenv("VBOT_PYPI_URL", f"{fake.base_url}/simple")
+    # (with credentials in the URL: never shown)
+    monkeypatch.setenv("VBOT_PYPI_URL", fake.base_url.replace("://", "://me:s3cr3t@") + "/simple")
     code, text = _sweep(swept, tmp_path, capsys)
     assert code == 1
     assert set(map(str, _pypi_docs(swept).values())) == {"{'new_version': '1.2.0'}"}
@@ -76,7 +77,9 @@ def test_a_wrong_base_url_keeps_every_result_and_exits_1(
     assert "1 new" in swept.commits()[0].message
     assert "pypi: 8 of 8 nodes failed with HTTP 404" in text
     assert "VBOT_PYPI_URL or [sources.pypi] url" in text
-    assert f"{fake.base_url}/simple/pypi/" in text  # a sample URL
+    sample = fake.base_url.replace("://", "://***@") + "/simple/pypi/"
+    assert f"(e.g. {sample}" in text  # a sample URL, redacted
+    assert "s3cr3t" not in text
     assert "Traceback" not in text
 
 
