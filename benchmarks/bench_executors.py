@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scaleworld import make_scale_tree, scale_world  # noqa: E402
+from tests.helpers import make_scale_tree, scale_world  # noqa: E402
 from vbot.testing.fakeupstream import FakeUpstream  # noqa: E402
 from vbot.testing.gitfixtures import create_remote  # noqa: E402
 

@@ -17,8 +17,9 @@ from typing import Any
 import git
 import pytest
 
-from vbot.check.checker import Checker, Outcome
+from vbot.check.checker import Checker
 from vbot.check.factory import make_http
+from vbot.check.outcome import Outcome
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import load_config

@@ -1,4 +1,9 @@
-"""The one user-facing error type, and the exit codes it maps to."""
+"""vbot's exceptions, one tree under ``VbotError``, and the exit codes they map to.
+
+``VbotError``: something the user can act on (one line, an exit code). ``UpstreamError``: an
+upstream's answer for one node (a result, never the run's failure): checks catch it before any
+``VbotError`` handler could see it, and one that escapes to the command line is a bug.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +34,20 @@ class PushError(VbotError):
         super().__init__(message, EXIT_PUSH)
 
 
-class UpstreamError(Exception):
+class UpstreamError(VbotError):
     """A per-node upstream failure: a result, not a crash.
 
     ``transient`` failures (timeouts, connection errors, 5xx, 429) leave an earlier good result
     untouched; permanent ones (404, unparseable data, no applicable config) are written as ``bad``.
+    Checks catch it where they ask (``vbot/check/checker.py``, ``vbot/run/executors.py``);
+    one that reaches ``vbot.main`` is reported as an internal error (``EXIT_INTERNAL``).
     """
 
     def __init__(self, reason: str, transient: bool = False, rate_limited: bool = False) -> None:
-        super().__init__(reason)
+        super().__init__(reason, EXIT_INTERNAL)
         self.reason = reason
         self.transient = transient or rate_limited
         self.rate_limited = rate_limited
+
+    def __reduce__(self) -> tuple[type[UpstreamError], tuple[str, bool, bool]]:
+        return (type(self), (self.reason, self.transient, self.rate_limited))

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, VbotError
+from vbot.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USER,
+    UpstreamError,
+    VbotError,
+)
 from vbot.redact import redact
 from vbot.run.jobshard import Shard, parse_shard
 
@@ -341,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_paths(args)
         return run(args)
+    except UpstreamError:  # an upstream's answer belongs to a node's check: escaping is a bug
+        print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
+        print("vbot: internal error (see above)", file=sys.stderr)
+        return EXIT_INTERNAL
     except VbotError as exc:
         print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code

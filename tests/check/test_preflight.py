@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_cf_tree, node_attrs, point_env_at
-from vbot.check.checker import BAD, FOUND, INTERNAL, SKIPPED, Checker
-from vbot.check.outcome import Outcome
+from vbot.check.checker import Checker
+from vbot.check.outcome import BAD, FOUND, INTERNAL, SKIPPED, Outcome
 from vbot.check.preflight import needs, unconfigured
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import Config, load_config

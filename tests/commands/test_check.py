@@ -253,3 +253,95 @@ def test_real_raw_urls_explained_with_versions_never_probed(tmp_path: Path, monk
     assert all("odd minor" in d["why"] for d in node["dropped"] if d["version"] in never)
     assert any(u.endswith("/2.60/at-spi2-core-2.60.0.tar.xz") for u in node["urls"])
     assert asked and not any("2.59" in p or "2.61" in p for p in asked)
+
+
+def test_every_drop_an_upstream_answered_is_explained(tmp_path: Path, fake: FakeUpstream,
+                                                      monkeypatch, capsys) -> None:
+    """Candidates set aside inside a source (flags in the upstream's answer, which the cache
+    digest keeps) appear with their reason, next to the checker's own drops."""
+    fake.set_world({
+        "rubygems": {"net-ssh": [{"number": "7.4.0.beta1", "prerelease": True},
+                                 {"number": "7.3.0", "prerelease": False},
+                                 {"number": "6.1.0", "prerelease": False}]},
+        "pypi": {"yanky": {"versions": ["1.0", "1.1", "1.2"], "yanked": ["1.2"]}},
+        "crates": {"serde": [{"vers": "1.0.0", "yanked": False},
+                             {"vers": "1.1.0", "yanked": True},
+                             {"vers": "1.2.0-rc.1", "yanked": False}]},
+        "npm": {"leftpad": {"versions": ["1.0.0", "1.1.0", "2.0.0"], "latest": "1.1.0"}},
+        "metacpan": {"JSON": {"version": "4.11_01", "maturity": "developer"}},
+        "gitlab": {"g/p": {"releases": [{"tag_name": "v3.0.0", "upcoming_release": True}],
+                           "tags": ["v1.1.0", "v1.0.0"]}}})
+    point_env_at(fake, monkeypatch)
+    tree = make_cf_tree(tmp_path / "tree", {
+        "net-ssh": node_attrs("net-ssh", "https://rubygems.org/downloads/net-ssh-6.1.0.gem",
+                              "6.1.0"),
+        "yanky": node_attrs("yanky", "https://pypi.example/packages/source/y/yanky/"
+                                     "yanky-1.0.tar.gz", "1.0"),
+        # an exclude control: the sparse index is read (the batched API answers one version)
+        "serde": node_attrs("serde", "https://crates.io/api/v1/crates/serde/1.0.0/download",
+                            "1.0.0", **controls(exclude=["0.9.0"])),
+        "leftpad": node_attrs("leftpad", "https://registry.npm.example/leftpad/-/"
+                                         "leftpad-1.0.0.tgz", "1.0.0"),
+        "perl-json": node_attrs("perl-json", "https://cpan.metacpan.org/authors/id/I/IS/"
+                                             "ISHIGAKI/JSON-4.10.tar.gz", "4.10"),
+        "gl": node_attrs("gl", "https://gitlab.com/g/p/-/archive/v1.0.0/p-v1.0.0.tar.gz",
+                         "1.0.0")})
+    names = ["net-ssh", "yanky", "serde", "leftpad", "perl-json", "gl"]
+    assert main(["check", "--repo", str(tree), "--json", *names]) == 0
+    found = {e["node"]: e for e in json.loads(capsys.readouterr().out)}
+    drops = {name: {d["version"]: d["why"] for d in found[name]["dropped"]} for name in names}
+    assert drops["net-ssh"] == {"7.4.0.beta1": "pre-release: RubyGems flags it prerelease",
+                                "6.1.0": "not newer than the node's version 6.1.0"}
+    assert found["net-ssh"]["new_version"] == "7.3.0"
+    assert drops["yanky"]["1.2"] == "yanked on PyPI (every file)"
+    assert found["yanky"]["new_version"] == "1.1"
+    assert drops["serde"]["1.1.0"] == "yanked on crates.io"
+    assert drops["serde"]["1.2.0-rc.1"] == "pre-release: a semver pre-release"
+    assert drops["leftpad"]["2.0.0"] == "not below the registry's latest dist-tag 1.1.0"
+    assert drops["perl-json"]["4.11_01"] == "pre-release: MetaCPAN maturity 'developer'"
+    assert found["perl-json"]["status"] == "none"
+    assert drops["gl"]["v3.0.0"] == "GitLab release marked upcoming"
+    assert found["gl"]["new_version"] == "1.1.0"
+
+    assert main(["check", "--repo", str(tree), "net-ssh"]) == 0
+    out = capsys.readouterr().out
+    assert "    candidates (2): 7.3.0, 6.1.0\n" in out
+    assert "    dropped (pre-release: RubyGems flags it prerelease): 7.4.0.beta1\n" in out
+
+
+def test_upstream_strings_are_one_short_line_each(tmp_path: Path, fake: FakeUpstream,
+                                                  monkeypatch, capsys) -> None:
+    """An upstream cannot add lines or escape sequences to ``vbot check``'s output, nor flood
+    it: control characters are escaped and a 5,000-digit version is shortened."""
+    huge = "9" * 5000
+    fake.set_world({"rubygems": {"evil": [
+        {"number": "97.0\nInjected: line", "prerelease": False},
+        {"number": "98.0\x1b[31mred", "prerelease": True},
+        {"number": huge, "prerelease": False},
+        {"number": "1.1", "prerelease": False}]}})
+    point_env_at(fake, monkeypatch)
+    tree = make_cf_tree(tmp_path / "tree", {"evil": node_attrs(
+        "evil", "https://rubygems.org/downloads/evil-1.0.gem", "1.0")})
+    assert main(["check", "--repo", str(tree), "evil"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert not any(line.startswith("Injected") for line in lines)
+    assert "97.0\\nInjected: line" in out
+    assert "\x1b" not in out and "98.0\\x1b[31mred" in out
+    assert huge not in out and all(len(line) < 400 for line in lines)
+    assert "99999… (5000 characters)" in out
+    # the JSON output keeps the strings whole (JSON escapes control characters itself)
+    assert main(["check", "--repo", str(tree), "--json", "evil"]) == 0
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and huge in text
+    (evil,) = json.loads(text)
+    assert "97.0\nInjected: line" in evil["candidates"]
+
+
+def test_bundled_rubygems_prerelease_is_explained(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The bundled real net-ssh: RubyGems flags 7.4.0.rc1 ``prerelease``; check says so."""
+    with served_clone(resource_dir("data"), tmp_path, monkeypatch) as (clone, _fake):
+        assert main(["check", "rb-net-ssh", "--repo", str(clone)]) == 0
+    out = capsys.readouterr().out
+    assert "    dropped (pre-release: RubyGems flags it prerelease): 7.4.0.rc1\n" in out
+    assert "  result: found 7.3.0 (rubygems), newer than 6.1.0: merge proposes it" in out

@@ -31,6 +31,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("vbot-*.whl"))
 
 
+@pytest.mark.slow
 def test_wheel_ships_resources(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "vbot/resources/schemas/versions.schema.json" in names
@@ -43,6 +44,7 @@ def test_wheel_ships_resources(wheel: Path) -> None:
     assert "vbot/testing/fakeupstream/samples/pypi-requests.json" in names
 
 
+@pytest.mark.slow
 def test_installed_demo_runs_from_any_directory(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import make_cf_tree, node_attrs, write_json
-from vbot.check.checker import FOUND, TRANSIENT
+from vbot.check.outcome import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.paths import sharded_relpath
 from vbot.run.executors import DEADLINE_REASON
@@ -23,6 +25,7 @@ def pypi_nodes(count: int, prefix: str = "p") -> tuple[dict, dict]:
     return nodes, world
 
 
+@pytest.mark.slow
 def test_deadline_reports_pending_nodes_and_commits_the_rest(tmp_path: Path, make_remote) -> None:
     nodes, pypi = pypi_nodes(60)
     tree = make_cf_tree(tmp_path / "tree", nodes)

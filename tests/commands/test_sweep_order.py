@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tests.helpers import make_cf_tree, node_attrs
-from vbot.check.checker import FOUND, TRANSIENT
+from vbot.check.outcome import FOUND, TRANSIENT
 from vbot.commands.sweep import SweepOptions, candidates, sweep
 from vbot.repo.datarepo import DataRepo
 from vbot.run.report import RunReport

@@ -17,11 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import git
+import pytest
 
 from tests.helpers import Remote, make_cf_tree, node_attrs
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.testing.fakeupstream import FakeUpstream
+
+pytestmark = pytest.mark.slow  # kills real processes mid-sweep: seconds each
 
 NAMES = [f"pkg{i:02d}" for i in range(24)]
 WORLD = {"pypi": {n: {"versions": ["1.0", f"1.{i + 1}"]} for i, n in enumerate(NAMES)},

@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import make_cf_tree, node_attrs, write_json
-from vbot.check.checker import BAD, FOUND, INVALID, TRANSIENT
+from vbot.check.outcome import BAD, FOUND, INVALID, TRANSIENT
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo import schema
 from vbot.repo.paths import sharded_relpath
 from vbot.testing.fakeupstream import FakeUpstream
+
+pytestmark = pytest.mark.slow  # hundreds of nodes through faults: seconds each
 
 # kind -> (fault on the node's upstream path, expected status)
 KINDS: dict[str, tuple[dict[str, Any] | None, str]] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_cf_tree, node_attrs, write_json
-from vbot.check.checker import FOUND, INVALID, NOSOURCE
+from vbot.check.outcome import FOUND, INVALID, NOSOURCE
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import EXIT_USER

@@ -21,7 +21,7 @@ from tests.helpers import (
     versions_tree,
 )
 from vbot import main as main_mod
-from vbot.check.checker import FOUND, INTERNAL, TRANSIENT, Outcome
+from vbot.check.outcome import FOUND, INTERNAL, TRANSIENT, Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import load_config
 from vbot.errors import VbotError
@@ -29,6 +29,8 @@ from vbot.repo.nodeinfo import Controls, NodeInfo
 from vbot.run import executors
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
 from vbot.run.jobshard import Shard, parse_shard, shard_of
+
+pytestmark = pytest.mark.slow  # process pools and dask clusters: seconds each
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,6 +23,8 @@ from vbot.git.workspace import Workspace
 from vbot.repo.paths import sharded_relpath
 from vbot.testing.fakeupstream import FakeUpstream
 
+pytestmark = pytest.mark.slow  # real git failures and retries: seconds each
+
 NAMES = [f"pkg{i:02d}" for i in range(8)]
 WORLD = {"pypi": {n: {"versions": ["1.0", "1.5"]} for n in NAMES},
          "github": {"o/gh": {"releases": [{"tag_name": "v3.0"}]}},

@@ -69,6 +69,7 @@ def test_token_batches_repositories_into_graphql_queries(tmp_path, make_remote, 
     assert all(h.get("Authorization") == "Bearer ghp_faketoken" for h in sent)
 
 
+@pytest.mark.slow
 def test_graphql_and_rest_agree(tmp_path, make_remote, world, monkeypatch):
     remote = make_remote(make_cf_tree(tmp_path / "tree", NODES))
     run(remote, tmp_path, "rest")
@@ -84,6 +85,7 @@ def test_graphql_and_rest_agree(tmp_path, make_remote, world, monkeypatch):
     assert results(remote2) == by_rest
 
 
+@pytest.mark.slow
 def test_failed_batch_falls_back_to_rest(tmp_path, make_remote, world, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_faketoken")
     world.set_world(dict(WORLD, faults=[{"path": "/github/graphql", "kind": "status",

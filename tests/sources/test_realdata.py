@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import REALDATA_EXPECTED, checker_for
-from vbot.check.checker import Outcome
+from vbot.check.outcome import Outcome
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.repo.nodeinfo import node_info, skip_reason
 from vbot.repo.paths import sharded_relpath
@@ -128,6 +128,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory, world: dict[str, Any]) -> An
     return report, tmp / "work", before, json.loads((tmp / "report.json").read_text())
 
 
+@pytest.mark.slow
 def test_sweep_writes_what_the_table_says(swept: Any) -> None:
     """End to end: a real sweep of the real nodes writes each versions file as expected and
     leaves skipped nodes' files (the real bot's) byte for byte."""
@@ -150,6 +151,7 @@ def test_sweep_writes_what_the_table_says(swept: Any) -> None:
     assert written["counts"]["transient"] == 0 and written["counts"]["bad"] == 0
 
 
+@pytest.mark.slow
 def test_sweep_counts_by_source(swept: Any) -> None:
     _, _, _, written = swept
     want: dict[str, int] = {}

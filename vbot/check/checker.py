@@ -5,17 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vbot.check.outcome import (  # noqa: F401 - re-exported: the statuses belong with checks
-    BAD,
-    FOUND,
-    INTERNAL,
-    INVALID,
-    NONE,
-    NOSOURCE,
-    SKIPPED,
-    TRANSIENT,
-    Outcome,
-)
+from vbot.check.outcome import BAD, FOUND, INTERNAL, NONE, NOSOURCE, TRANSIENT, Outcome
 from vbot.errors import UpstreamError, VbotError
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources import DEFAULT_ORDER, REGISTRY, Context, Source, canonical
@@ -41,9 +31,6 @@ class Checker:
         self.ctx = ctx
         self.sources: dict[str, Source] = {name: cls(ctx) for name, cls in registry.items()}
         self.default_order: Sequence[str] = [n for n in DEFAULT_ORDER if n in self.sources]
-        # prefetch's first match per node (name -> (node, source, target)), which ``check``
-        # takes instead of matching again
-        self._matched: dict[str, tuple[NodeInfo, str, Any]] = {}
 
     def batches(self) -> bool:
         """Whether some source batches requests (and so wants every node before checking)."""
@@ -58,7 +45,6 @@ class Checker:
                     target = self.sources[name].match(node)
                     if target is not None:
                         firsts[name].append(node)
-                        self._matched[node.name] = (node, name, target)
                         break
                 except Exception:  # noqa: BLE001 - check() reports it for this node
                     break
@@ -78,14 +64,10 @@ class Checker:
     async def check(self, node: NodeInfo) -> Outcome:
         errors: list[tuple[str, UpstreamError]] = []
         answered: str | None = None
-        matched = self._matched.pop(node.name, None)
         for name in self.order(node):
             source = self.sources[name]
             try:
-                if matched is not None and matched[0] is node and matched[1] == name:
-                    target = matched[2]
-                else:
-                    target = source.match(node)
+                target = source.match(node)
                 if target is None:
                     continue
                 found = pick(await source.versions(target, node), node)

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from vbot.check.checker import FOUND, Outcome
+from vbot.check.outcome import FOUND, Outcome
 from vbot.errors import UpstreamError
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources import Source

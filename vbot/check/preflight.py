@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from vbot.check.checker import SKIPPED, Checker
-from vbot.check.outcome import Outcome
+from vbot.check.checker import Checker
+from vbot.check.outcome import SKIPPED, Outcome
 from vbot.errors import VbotError
 from vbot.repo.nodeinfo import NodeInfo
 

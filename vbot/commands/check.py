@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vbot.check.checker import INVALID, SKIPPED, Checker, Outcome
+from vbot.check.checker import Checker
 from vbot.check.explain import Explanation, RecordingHttp, explain, shown_request
 from vbot.check.factory import make_http
+from vbot.check.outcome import INVALID, SKIPPED, Outcome
 from vbot.config import load_config
 from vbot.errors import VbotError
 from vbot.git.maintainer import repo_toplevel
@@ -28,6 +30,8 @@ from vbot.repo.nodeinfo import node_info, skip_reason
 from vbot.sources import Context
 
 MAX_SHOWN = 12  # candidates and "not newer" drops shown per line in the text output
+MAX_CHARS = 200  # an upstream string longer than this is shortened in the text output
+MAX_VERSION_CHARS = 64  # likewise for one version or tag in a list
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,21 @@ def _version(attrs: dict) -> str | None:
     return str(version) if version is not None else None
 
 
+def safe(text: object, limit: int = MAX_CHARS) -> str:
+    """``text`` as one terminal line: control and format characters (newlines, escape
+    sequences, bidi overrides) written as escapes, and more than ``limit`` characters
+    shortened with an ellipsis. Upstream answers are untrusted: a version must not become
+    two lines of output or recolour the terminal."""
+    out = "".join(
+        c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+        else c.encode("unicode_escape").decode("ascii") for c in str(text))
+    if len(out) > limit:
+        out = f"{out[:limit - 1]}… ({len(out)} characters)"
+    return out
+
+
 def _listed(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_SHOWN])
+    shown = ", ".join(safe(item, MAX_VERSION_CHARS) for item in items[:MAX_SHOWN])
     return shown + (f", … ({len(items)} in all)" if len(items) > MAX_SHOWN else "")
 
 
@@ -107,18 +124,18 @@ def print_text(explanations: list[Explanation], out: TextIO) -> None:
     for i, exp in enumerate(explanations):
         if i:
             print(file=out)
-        print(f"{exp.node} (version {exp.version or 'unknown'})", file=out)
+        print(f"{safe(exp.node)} (version {safe(exp.version or 'unknown')})", file=out)
         unmatched = [s.source for s in exp.steps if s.state == "no match"]
         for step in exp.steps:
             if step.state == "match failed":
-                print(f"  {step.source}: {step.error}", file=out)
+                print(f"  {step.source}: {safe(step.error)}", file=out)
             if step.state != "matched":
                 continue
-            print(f"  {step.source}: matched {step.matched}", file=out)
+            print(f"  {step.source}: matched {safe(step.matched)}", file=out)
             for entry in step.requests:
-                print(f"    asked {shown_request(entry)}", file=out)
+                print(f"    asked {safe(shown_request(entry))}", file=out)
             if step.error:
-                print(f"    error: {step.error}", file=out)
+                print(f"    error: {safe(step.error)}", file=out)
                 continue
             print(f"    candidates ({len(step.candidates)}): {_listed(step.candidates) or '-'}",
                   file=out)
@@ -126,8 +143,8 @@ def print_text(explanations: list[Explanation], out: TextIO) -> None:
             for version, why in step.dropped:
                 by_reason.setdefault(why, []).append(version)
             for why, dropped in by_reason.items():
-                print(f"    dropped ({why}): {_listed(dropped)}", file=out)
-            print(f"    picked: {step.picked or 'nothing'}", file=out)
+                print(f"    dropped ({safe(why)}): {_listed(dropped)}", file=out)
+            print(f"    picked: {safe(step.picked or 'nothing', MAX_VERSION_CHARS)}", file=out)
         if unmatched:
             print(f"  no match: {', '.join(unmatched)}", file=out)
         not_tried = [s.source for s in exp.steps if s.state == "not tried"]
@@ -136,7 +153,7 @@ def print_text(explanations: list[Explanation], out: TextIO) -> None:
         others = [s.source for s in exp.steps if s.state.startswith("not in ")]
         if others:
             print(f"  not in bot.version_updates.sources: {', '.join(others)}", file=out)
-        print(f"  result: {_result(exp)}", file=out)
+        print(f"  result: {safe(_result(exp))}", file=out)
 
 
 def _result(exp: Explanation) -> str:
@@ -144,7 +161,8 @@ def _result(exp: Explanation) -> str:
     if exp.new_version is not None:
         verdict = (f"newer than {exp.version}: merge proposes it" if exp.update
                    else f"not newer than the node's version {exp.version}: no update")
-        return f"{o.status} {exp.new_version} ({o.source}), {verdict}"
+        return (f"{o.status} {safe(exp.new_version, MAX_VERSION_CHARS)} ({o.source}), "
+                f"{verdict}")
     source = f" ({o.source})" if o.source else ""
     return f"{o.status}{source}: {o.reason}" if o.reason else f"{o.status}{source}"
 

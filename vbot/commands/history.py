@@ -41,7 +41,7 @@ class HistoryEntry:
 
 def read_graph(top: Path) -> tuple[str, set[str]]:
     """(layout, node ids) from graph.json: a plain parse, no graph checks (those are for
-    sweep and merge; on 25,000 nodes they take seconds)."""
+    sweep and merge, and cost far more than the parse on a large graph)."""
     graph = jsonio.load(top / "graph.json", "graph.json") if (top / "graph.json").is_file() \
         else None
     if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):

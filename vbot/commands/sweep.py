@@ -9,8 +9,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vbot.check.checker import INVALID, SKIPPED, TRANSIENT, Checker, Outcome
+from vbot.check.checker import Checker
 from vbot.check.factory import CheckerFactory, deadline_at, make_http
+from vbot.check.outcome import INVALID, SKIPPED, TRANSIENT, Outcome
 from vbot.check.preflight import screen, unconfigured
 from vbot.config import load_config
 from vbot.errors import VbotError

@@ -57,8 +57,8 @@ def commit(ws: Workspace, pathspecs: list[str], message: str,
           f"<{reader.get_value('user', 'email', IDENTITY[1])}>"
     head = ws.repo.head.commit.hexsha
     # fast-import grows and shrinks its heap by tiny steps (one brk per tree entry); with
-    # 25,000 sharded files that is ~200,000 system calls, 3 s of 4 s: padding the heap's
-    # top stops it (glibc; other C libraries ignore the variable)
+    # tens of thousands of sharded files those system calls are most of its time: padding
+    # the heap's top stops them (glibc; other C libraries ignore the variable)
     env = {**os.environ, **git_env(), "MALLOC_TOP_PAD_": str(64 << 20)}
     proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=ws.path,
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

@@ -87,7 +87,7 @@ class Digest:
     """What a caller keeps of a fresh ``200`` answer: ``apply(answer) -> bytes``.
 
     The cache stores (and serves) the digest instead of the body, so a 304 costs a small read
-    and no re-parsing of a 200 KB document. ``name`` is part of the cache key: change it
+    and no re-parsing of a large document. ``name`` is part of the cache key: change it
     whenever ``apply`` changes what it keeps.
     """
 

@@ -26,7 +26,7 @@ def dumps(obj: Any) -> str:
     if (type(obj) is dict and obj and all(type(k) is str for k in obj)
             and all(type(v) in _SCALARS for v in obj.values())):
         # a flat object (versions files, most merge results): the same text as below without
-        # the pure-Python indenting encoder, ~10x faster
+        # the pure-Python indenting encoder, whose cost dominates writing many small files
         return "{\n" + ",\n".join(
             f"  {_scalar(k)}: {_scalar(obj[k])}" for k in sorted(obj)) + "\n}\n"
     return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -143,7 +143,8 @@ def atomic_write_text(path: Path | str, text: str, fsync: bool = True) -> None:
     the commit is an uncommitted change, which the next run discards.
 
     Plain ``os`` calls on purpose: ``tempfile.mkstemp`` + a text wrapper + ``Path.mkdir``
-    cost five times the syscalls' own time per small file (benchmarks/RESULTS.md).
+    cost several times the system calls' own time per small file (figures in
+    benchmarks/RESULTS.md).
     """
     data = text.encode("utf-8")
     folder, name = os.path.split(os.fspath(path))

@@ -137,7 +137,8 @@ def _scan(base: str, rel: str) -> list[str]:
 def data_files(root: Path) -> list[str]:
     """Repo-relative paths of every file to check, sorted.
 
-    On a 25,000-node repo this is mostly file system time (~85,000 shard folders).
+    On a large sharded repo this is mostly file system time: there are more shard folders
+    than nodes.
     """
     found = ["graph.json"] if (root / "graph.json").is_file() else []
     for folder in FOLDERS:

@@ -9,7 +9,8 @@ Settings per source: ``[sources.<name>]`` keys in ``vbot.toml``, the environment
 
 - pypi: `url`, `VBOT_PYPI_URL`, none
 - cran: `url`, `VBOT_CRAN_URL`, `https://cran.r-project.org`
-- crates: `url` (sparse index), `VBOT_CRATES_URL`, `https://index.crates.io`
+- crates: `url` (sparse index), `VBOT_CRATES_URL`, `https://index.crates.io`; `api_url`
+  (batched lookups), `VBOT_CRATES_API_URL`, `https://crates.io` with the default index
 - npm: `url`, `VBOT_NPM_URL`, none
 - rubygems: `url`, `VBOT_RUBYGEMS_URL`, `https://rubygems.org`
 - metacpan: `url`, `VBOT_METACPAN_URL`, `https://fastapi.metacpan.org`

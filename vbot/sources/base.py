@@ -99,7 +99,10 @@ class Source(Generic[Target]):
 
     ``versions`` (a coroutine: every request goes through the sweep's one event loop)
     returns candidate versions in conda spelling; the checker then drops
-    pre-releases and excluded versions and picks the highest by conda order.
+    pre-releases and excluded versions and picks the highest by conda order. What the
+    upstream answered but the source sets aside itself (a flag in the answer: yanked,
+    pre-release, draft) it records with ``node.note(version, why)``, so ``vbot check`` can
+    show every drop.
     """
 
     name: ClassVar[str] = ""
@@ -111,7 +114,6 @@ class Source(Generic[Target]):
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._base: tuple[Config, str] | None = None  # base_url() for the config it read
 
     @classmethod
     def credentials(cls, config: Config) -> Mapping[str, Mapping[str, str]]:
@@ -155,18 +157,14 @@ class Source(Generic[Target]):
 
     def base_url(self) -> str:
         """The base URL; a missing or invalid setting raises VbotError, never UpstreamError:
-        a check that runs into it is vbot's failure and leaves the node's file alone.
-        Worked out once per config (a sweep asks it once per request)."""
+        a check that runs into it is vbot's failure and leaves the node's file alone."""
         config = self.ctx.config
-        if self._base is not None and self._base[0] is config:
-            return self._base[1]
         problem = self.config_problem(config)
         if problem:
             raise VbotError(problem)
         url = self.base_url_of(config)
         if not url:  # pragma: no cover - a source without a base URL asked for one
             raise VbotError(f"{self.name} has no base URL")
-        self._base = (config, url)
         return url
 
     def match(self, node: NodeInfo) -> Target | None:  # pragma: no cover - interface

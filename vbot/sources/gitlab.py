@@ -53,22 +53,25 @@ class GitLab(Source[tuple[str, str, str]]):
                 return (*found, url)
         return None
 
-    async def _list(self, url: str, key: str) -> list[str] | None:
+    async def _list(self, url: str, key: str, node: NodeInfo) -> list[str] | None:
         resp = await self.ctx.http.get(url, ok=(200, 404))
         if resp.status == 404:
             return None
         doc = resp.json()
         if not isinstance(doc, list):
             raise UpstreamError(f"unexpected answer from {url}: not a list")
-        return [d[key] for d in doc if isinstance(d, dict) and isinstance(d.get(key), str)
-                and not d.get("upcoming_release")]
+        named = [d for d in doc if isinstance(d, dict) and isinstance(d.get(key), str)]
+        for d in named:
+            if d.get("upcoming_release"):
+                node.note(d[key], "GitLab release marked upcoming")
+        return [d[key] for d in named if not d.get("upcoming_release")]
 
     async def versions(self, target: tuple[str, str, str], node: NodeInfo) -> list[str]:
         host, project, url = target
         base = self.base_url() if host == DEFAULT_HOST else f"https://{host}"
         api = f"{base}/api/v4/projects/{quote(project, safe='')}"
-        releases = await self._list(f"{api}/releases?per_page=100", "tag_name")
-        tags = await self._list(f"{api}/repository/tags?per_page=100", "name")
+        releases = await self._list(f"{api}/releases?per_page=100", "tag_name", node)
+        tags = await self._list(f"{api}/repository/tags?per_page=100", "name", node)
         if releases is None and tags is None:
             raise UpstreamError(f"project {project} not found on {host}")
         names = list(dict.fromkeys((releases or []) + (tags or [])))

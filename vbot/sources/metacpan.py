@@ -10,13 +10,18 @@ default ``https://fastapi.metacpan.org``.
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from vbot.errors import UpstreamError
 from vbot.httpclient.client import JsonDigest
+from vbot.redact import redact
 from vbot.repo.nodeinfo import NodeInfo
-from vbot.sources.base import Source, first_match
+from vbot.sources.base import Changes, Source, first_match
+from vbot.sources.feedutil import server_id
 from vbot.versioning import order
 
 _AUTHOR_FILE = re.compile(
@@ -54,7 +59,66 @@ def dist_from_url(url: str, version: str | None = None) -> str | None:
     return dist_from_file(match.group("file"), version)
 
 
+# -- the change feed: releases by date -------------------------------------------------------
+PAGE = 5000  # releases one search answers; more since the cursor: every node is checked
+# releases dated up to this long before the cursor are asked again: a release is indexed some
+# time after its date, so a release dated before the newest one seen may show up later
+OVERLAP = timedelta(days=1)
+_FIELDS = ["distribution", "date"]
+
+
+def _when(text: object) -> datetime | None:
+    """A MetaCPAN date (``2024-05-01T12:00:00``, UTC; ``Z`` or an offset also read)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _spelled(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def search_hits(doc: object) -> tuple[list[tuple[str, datetime]], int]:
+    """(distribution, date) of every hit of an Elasticsearch answer, and the total it says
+    matched (``hits.total``: a number, or ``{"value", "relation"}``; a lower bound counts one
+    more, so that it is never taken as complete)."""
+    hits = doc.get("hits") if isinstance(doc, dict) else None
+    if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
+        raise UpstreamError("MetaCPAN release search: no 'hits' in the answer")
+    out = []
+    for hit in hits["hits"]:
+        src = hit.get("_source") if isinstance(hit, dict) else None
+        if not isinstance(src, dict):
+            src = hit.get("fields") if isinstance(hit, dict) else None  # older servers
+        if not isinstance(src, dict):
+            raise UpstreamError("MetaCPAN release search: a hit without fields")
+        dist, date = src.get("distribution"), src.get("date")
+        dist = dist[0] if isinstance(dist, list) and dist else dist
+        date = date[0] if isinstance(date, list) and date else date
+        when = _when(date)
+        if not isinstance(dist, str) or when is None:
+            raise UpstreamError("MetaCPAN release search: a hit without distribution and date")
+        out.append((dist, when))
+    total = hits.get("total")
+    if isinstance(total, dict):
+        value = total.get("value")
+        total = (value + 1 if total.get("relation") == "gte" else value) if isinstance(
+            value, int) else None
+    if not isinstance(total, int) or isinstance(total, bool):
+        total = len(out)
+    return out, total
+
+
 class MetaCpan(Source[str]):
+    """Change feed: ``POST {url}/v1/release/_search``, the releases dated since the cursor
+    (minus ``OVERLAP``), newest first, up to ``PAGE``; their distributions changed. The
+    cursor ``{"date", "server"}`` is the newest release date seen (the server's clock, never
+    ours). More releases than one page since the cursor: every node is checked once."""
+
     name = "metacpan"
     url_env = ("VBOT_METACPAN_URL",)
     default_url = "https://fastapi.metacpan.org"
@@ -62,14 +126,56 @@ class MetaCpan(Source[str]):
     def match(self, node: NodeInfo) -> str | None:
         return first_match(node.urls, lambda url: dist_from_url(url, node.version))
 
+    def feed_key(self, target: str) -> str | None:
+        return target
+
+    async def changes(self, cursor: Any) -> Changes | None:
+        try:
+            base = self.base_url()
+        except Exception:  # noqa: BLE001 - a missing setting: the checks will say so
+            return Changes(None, None, "metacpan: not configured, no change feed")
+        url, server = f"{base}/v1/release/_search", server_id(base)
+        since = (_when(cursor.get("date")) if isinstance(cursor, dict)
+                 and cursor.get("server") == server else None)
+        query: dict[str, Any]
+        if since is None:
+            query = {"query": {"match_all": {}}, "size": 1}
+        else:
+            query = {"query": {"range": {"date": {"gte": _spelled(since - OVERLAP)}}},
+                     "size": PAGE}
+        query.update({"sort": [{"date": {"order": "desc"}}], "_source": _FIELDS})
+        try:
+            resp = await self.ctx.http.request(
+                "POST", url, {"Content-Type": "application/json"}, ok=(200, 404, 405),
+                body=json.dumps(query).encode())
+            if resp.status != 200:
+                return Changes(None, None, f"metacpan: the server has no release search "
+                                           f"(HTTP {resp.status} from {redact(url)})")
+            hits, total = search_hits(resp.json())
+        except UpstreamError as err:
+            return Changes(cursor, None, f"metacpan: the change feed failed ({err.reason})")
+        newest = max([when for _, when in hits] + ([since] if since else []), default=None)
+        moved = {"date": _spelled(newest), "server": server} if newest else None
+        if since is None:
+            note = ("metacpan: no earlier cursor" if cursor is None
+                    else "metacpan: the cursor is unknown (another server, or not a date)")
+            return Changes(moved, None, note)
+        if total > len(hits):
+            return Changes(moved, None, f"metacpan: more than {len(hits)} releases since "
+                                        f"{_spelled(since)}")
+        return Changes(moved, frozenset(dist for dist, _ in hits))
+
     async def versions(self, target: str, node: NodeInfo) -> list[str]:
         doc = await self.ctx.http.get_json(
             f"{self.base_url()}/v1/release/{quote(target, safe='')}", keep=RELEASE)
         if not isinstance(doc, dict):  # only a damaged cache entry can be anything else
             raise UpstreamError(f"unexpected answer for {target}: not a release document")
         version = doc.get("version")
-        if doc.get("maturity") != "released" or not isinstance(version, str) or not version:
-            return []  # a developer release: nothing stable to propose
+        if not isinstance(version, str) or not version:
+            return []
+        if doc.get("maturity") != "released":  # a developer release: nothing stable to propose
+            node.note(version.strip(), f"pre-release: MetaCPAN maturity {doc.get('maturity')!r}")
+            return []
         return [order.strip_v(version.strip())]
 
 

@@ -63,7 +63,15 @@ class Npm(Source[str]):
         # trust "latest": nothing above it (other dist-tags, mistakes) is proposed; below it
         # is kept so that an excluded "latest" falls back to the one before
         top = order.key(latest)
-        return [v for v in listed if (p := order.parse(v)) is not None and p < top] + [latest]
+        kept = []
+        for v in listed:
+            parsed = order.parse(v)
+            if parsed is not None and parsed < top:
+                kept.append(v)
+            elif v != latest:
+                node.note(v, "not a version" if parsed is None
+                          else f"not below the registry's latest dist-tag {latest}")
+        return kept + [latest]
 
 
 def _listed(doc: object) -> dict[str, object]:

@@ -68,7 +68,11 @@ def render_pypi(world: dict[str, Any], name: str) -> Rendered | None:
             releases[f"0.0.dev{i}"] = [dict(f, yanked=True) for f in old]
     releases.update({v: [_pypi_file(name, v, v in yanked, f) for f in files] for v in vers})
     doc["releases"] = releases
-    return _json(doc)
+    feeds = world.get("_feeds")  # the project's serial in the change feed (feeds.py)
+    serial = feeds.project_serial(name, bool(entry.get("stale"))) if feeds is not None else 1
+    doc["last_serial"] = serial
+    status, ctype, body = _json(doc)
+    return status, ctype, body, {"X-PyPI-Last-Serial": str(serial)}  # type: ignore[return-value]
 
 
 def render_github_latest(world: dict[str, Any], repo: str) -> Rendered | None:

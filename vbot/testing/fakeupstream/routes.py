@@ -7,7 +7,8 @@ both are accepted:
   ``GET /github/repos/o/r/releases`` lists releases, ``…/tags`` pages with a ``Link`` header.
 - ``cran``: ``{"Lahman": "14.0-0"}`` (or a list of versions): ``/cran/src/contrib/PACKAGES``.
 - ``crates``: ``{"serde": [{"vers", "yanked"}, …]}`` or ``{"serde": {"versions": [...],
-  "yanked": [...]}}``, oldest published first: ``/crates/<tier>/<name>`` (sparse index lines).
+  "yanked": [...]}}``, oldest published first: ``/crates/<tier>/<name>`` (sparse index lines)
+  and ``/crates-api/api/v1/crates?ids[]=…`` (crates.io's API, batched ``max_stable_version``).
 - ``gitlab``: ``{"group/project": {"releases": ["v1.0" | {"tag_name", "upcoming_release"}],
   "tags": [...]}}``: ``/gitlab/api/v4/projects/<enc>/releases`` and ``…/repository/tags``.
 - ``ros``: ``{"humble": {"<repo>": "1.2.3-1" | {"version": "1.2.3-1", "packages": [...]}}}``:
@@ -107,6 +108,47 @@ def crates(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Ren
     return None
 
 
+def _semver_key(vers: str) -> tuple[int, ...] | None:
+    """Precedence of a stable ``X.Y.Z[+build]`` (None: a pre-release or not semver)."""
+    core = vers.split("+", 1)[0]
+    if "-" in core:
+        return None
+    parts = core.split(".")
+    return tuple(int(p) for p in parts) if len(parts) == 3 and all(
+        p.isdigit() for p in parts) else None
+
+
+def crates_api(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
+    """crates.io's ``GET /api/v1/crates?ids[]=…&per_page=…``: the named crates that exist,
+    each with ``max_stable_version`` (highest non-yanked stable by semver precedence)."""
+    if path != "api/v1/crates":
+        return None
+    wanted = {n.lower() for n in query.get("ids[]", [])}
+    per_page = int(query.get("per_page", ["10"])[0])
+    out = []
+    for crate, entry in sorted(world.get("crates", {}).items()):
+        if crate.lower() not in wanted:
+            continue
+        if isinstance(entry, dict):
+            yanked = set(entry.get("yanked", []))
+            entry = [{"vers": v, "yanked": v in yanked} for v in entry.get("versions", [])]
+        live = [e["vers"] for e in entry if not e.get("yanked")]
+        stable = [v for v in live if _semver_key(v) is not None]
+        best = max(stable, key=lambda v: _semver_key(v) or (), default=None)
+        newest = live[-1] if live else None
+        out.append({"id": crate, "name": crate, "updated_at": "2025-01-01T00:00:00.000000+00:00",
+                    "created_at": "2020-01-01T00:00:00.000000+00:00", "versions": None,
+                    "keywords": None, "categories": None, "badges": [], "downloads": 1000,
+                    "recent_downloads": 100, "default_version": best or newest,
+                    "num_versions": len(entry), "yanked": not live, "max_version": newest,
+                    "newest_version": newest, "max_stable_version": best,
+                    "description": f"The {crate} crate", "homepage": None,
+                    "documentation": None, "repository": None, "exact_match": False,
+                    "links": {"owners": f"/api/v1/crates/{crate}/owners"}})
+    return _json({"crates": out[:per_page],
+                  "meta": {"total": len(out), "next_page": None, "prev_page": None}})
+
+
 # -- GitLab ------------------------------------------------------------------------------------
 def gitlab(world: dict[str, Any], path: str, query: dict[str, list[str]]) -> Rendered | None:
     prefix = "api/v4/projects/"
@@ -197,5 +239,5 @@ def git_rewrite(world: dict[str, Any], base: str) -> str:
                     f",git://{h}/={base}/git/{h}/" for h in hosts)
 
 
-ROUTES = {"github": github, "cran": cran, "crates": crates, "gitlab": gitlab, "ros": ros,
-          "git": git, **registries.ROUTES}
+ROUTES = {"github": github, "cran": cran, "crates": crates, "crates-api": crates_api,
+          "gitlab": gitlab, "ros": ros, "git": git, **registries.ROUTES}

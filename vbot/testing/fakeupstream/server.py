@@ -10,6 +10,8 @@ Routes (one server, one port; each service under its own prefix):
   ``/nvidia``, GitHub releases and paged tags: see ``routes.py`` (world keys ``cran``,
   ``crates``, ``gitlab``, ``ros``, ``git``, ``rubygems``, ``metacpan``, ``nvidia``)
 - ``POST /github/graphql``                      GitHub GraphQL (batched repository lookups)
+- ``POST /pypi``, ``/simple/``, ``/rubygems/versions``, ``POST /metacpan/v1/release/_search``:
+  the change feeds (``feeds.py``), moved by every ``set_world``
 
 World keys: ``latency_ms``, ``gitlab_hosts`` (GitLab hosts besides gitlab.com, served from the
 ``gitlab`` table), ``faults`` (list of ``{"path": glob, "kind": ..., "times": n}``) and
@@ -44,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vbot.testing.fakeupstream import graphql, responses, routes
+from vbot.testing.fakeupstream.feeds import Feeds
 
 Rendered = responses.Rendered
 NOT_FOUND: Rendered = (404, "application/json", b'{"message":"Not Found"}')
@@ -78,7 +81,7 @@ ROUTES: dict[str, Route] = {"pypi": _pypi, "npm": _npm, "files": _files, **route
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out as separate writes: without TCP_NODELAY, Nagle + delayed ACK add
-    # ~40 ms to every keep-alive answer, which swamps the configured latency
+    # a delayed-ACK wait to every keep-alive answer, which swamps the configured latency
     disable_nagle_algorithm = True
     server: _Server
 
@@ -91,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(head=False)
 
-    def do_POST(self) -> None:  # GitHub GraphQL only (vbot/testing/fakeupstream/graphql.py)
+    def do_POST(self) -> None:  # GitHub GraphQL, PyPI XML-RPC, MetaCPAN _search
         fake = self.server.fake
         path = urlsplit(self.path).path
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -102,10 +105,14 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake.take_fault(path)
         if fault is not None and self._fault(fault):
             return
-        if path != "/github/graphql":
+        if path == "/pypi":
+            self._send(*fake.feeds.xmlrpc(fake.world, body))
+        elif path == "/metacpan/v1/release/_search":
+            self._send(*fake.feeds.cpan_search(fake.world, body))
+        elif path == "/github/graphql":
+            self._send(*graphql.render(fake.world, body), {})
+        else:
             self._send(*NOT_FOUND, {})
-            return
-        self._send(*graphql.render(fake.world, body), {})
 
     def _serve(self, head: bool) -> None:
         fake = self.server.fake
@@ -118,6 +125,12 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(latency)
         fault = fake.take_fault(path)
         if fault is not None and self._fault(fault):
+            return
+        if path in ("/simple/", "/simple"):
+            self._send(*fake.feeds.simple(world, self.headers.get("Accept", "")), head=head)
+            return
+        if path == "/rubygems/versions":
+            self._send(*fake.feeds.rubygems_versions(world, self.headers, head), head=head)
             return
         rendered = fake.render(split.path, split.query)
         status, ctype, body = rendered[:3]
@@ -222,6 +235,7 @@ class FakeUpstream:
                  port: int = 0) -> None:
         self._lock = threading.Lock()
         self.world: dict[str, Any] = {}
+        self.feeds = Feeds()  # the change feeds (feeds.py), moved by every set_world
         self.set_world(world or {})
         self._server = _Server((host, port), _Handler)
         self._server.fake = self
@@ -236,8 +250,14 @@ class FakeUpstream:
             world = json.loads(world.read_text("utf-8"))
         with self._lock:
             self.world = dict(world)
+            self.feeds.update(self.world)
+            self.world["_feeds"] = self.feeds
             self._faults = [dict(f) for f in self.world.get("faults", [])]
             self._cache: dict[str, Rendered] = {}
+
+    def rebuild_versions(self) -> None:
+        """Compact RubyGems' ``versions`` file as its monthly rebuild does (new ETag)."""
+        self.feeds.rebuild_versions()
 
     def take_fault(self, path: str) -> dict[str, Any] | None:
         with self._lock:
@@ -309,6 +329,7 @@ class FakeUpstream:
             "VBOT_NPM_URL": f"{base}/npm",
             "VBOT_CRAN_URL": f"{base}/cran",
             "VBOT_CRATES_URL": f"{base}/crates",
+            "VBOT_CRATES_API_URL": f"{base}/crates-api",
             "VBOT_GITLAB_URL": f"{base}/gitlab",
             "VBOT_ROS_URL": f"{base}/ros",
             "VBOT_RUBYGEMS_URL": f"{base}/rubygems",
