@@ -10,15 +10,25 @@ upstream.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import git
 import pytest
 
-from tests.helpers import make_cf_tree, node_attrs, point_env_at
+from tests.helpers import check, controls, make_cf_tree, node_attrs, point_env_at
 from vbot.check.checker import Checker
 from vbot.check.outcome import BAD, FOUND, INTERNAL, SKIPPED, Outcome
-from vbot.check.preflight import needs, unconfigured
+from vbot.check.preflight import (
+    credential_problem,
+    needs,
+    source_keys,
+    source_table_problem,
+    unconfigured,
+)
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.config import Config, load_config
 from vbot.errors import EXIT_INTERNAL, EXIT_USER, VbotError
@@ -369,3 +379,257 @@ def test_process_executor_same_rule(tmp_path, swept) -> None:
     assert report.counts()["skipped"] == 3 and report.outcomes["black"].status == FOUND
     after = _files(swept)
     assert {k for k in after if after[k] != before[k]} == {sharded_relpath("versions", "black")}
+
+
+# -- Issue 19 items 1 and 7: credentials go only where the operator said; unknown names stop
+# -- the run. A loopback server logs every request's headers: the token must never reach it
+# -- through a setting of the data repo.
+
+TOKEN = "ghp_secret_token_of_the_ci_0123456789"
+
+
+class HeaderLog(http.server.ThreadingHTTPServer):
+    """A loopback server answering 404 to everything and keeping every request's headers."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        log = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                if size:
+                    self.rfile.read(size)
+                log.seen.append((self.command, self.path, dict(self.headers.items())))
+                body = b'{"message": "Not Found"}'
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def tokens_seen(self) -> list[str]:
+        return [h for _, _, headers in self.seen for k, h in headers.items()
+                if k.lower() == "authorization"]
+
+
+@pytest.fixture
+def header_log() -> Iterator[HeaderLog]:
+    server = HeaderLog()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _remote_with(tmp_path: Path, make_remote, toml: str):
+    tree = make_cf_tree(tmp_path / "tree", NODES)
+    (tree / "vbot.toml").write_text(toml)
+    return make_remote(tree)
+
+
+def _operator_env(fake, monkeypatch, **extra: str) -> None:
+    """Every source at the fake upstream, GitHub's URL left to the settings, a token set."""
+    fake.set_world(WORLD)
+    point_env_at(fake, monkeypatch)
+    monkeypatch.delenv("VBOT_GITHUB_API_URL")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    for key, value in extra.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_the_data_repo_cannot_send_the_token_elsewhere(tmp_path, make_remote, fake, monkeypatch,
+                                                       capsys, header_log) -> None:
+    _operator_env(fake, monkeypatch)
+    remote = _remote_with(tmp_path, make_remote,
+                          f'[sources.github]\nurl = "{header_log.url}/gh"\n')
+    before = remote.repo.commit("main").hexsha
+    wd = tmp_path / "wd"
+    served = fake.total_requests
+    assert main(["sweep", remote.url, "--workdir", str(wd), "-q"]) == EXIT_USER
+    err = capsys.readouterr().err
+    assert err == (f"vbot: error: {wd / 'vbot.toml'}: [sources.github] url is set by the data "
+                   "repo, but github's requests carry credentials (the Authorization header): "
+                   "only the operator may say where they go (VBOT_GITHUB_API_URL or "
+                   "VBOT_GITHUB_URL or --config); remove it from the data repo's vbot.toml\n")
+    assert TOKEN not in err
+    # vbot check runs the same pre-check: refused as well
+    clone = tmp_path / "clone"
+    git.Repo.clone_from(remote.url, clone)
+    assert main(["check", "black", "--repo", str(clone)]) == EXIT_USER
+    assert "[sources.github] url is set by the data repo" in capsys.readouterr().err
+    # nothing was asked of anyone, nothing pushed
+    assert header_log.seen == [] and fake.total_requests == served
+    assert remote.repo.commit("main").hexsha == before
+
+
+def test_the_operator_may_point_the_token_anywhere(tmp_path, make_remote, fake, monkeypatch,
+                                                   header_log) -> None:
+    """The same URL from the operator's side (the environment): the token goes there (which
+    also shows the header log would have seen it)."""
+    _operator_env(fake, monkeypatch, VBOT_GITHUB_API_URL=f"{header_log.url}/gh")
+    remote = _remote_with(tmp_path, make_remote,
+                          f'[sources.github]\nurl = "{header_log.url}/gh"\n')
+    report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "wd", progress=False))
+    assert report.outcomes["black"].source == "github"
+    assert header_log.tokens_seen() and set(header_log.tokens_seen()) == {f"Bearer {TOKEN}"}
+    # --config is the operator's too
+    header_log.seen.clear()
+    operator = tmp_path / "operator.toml"
+    operator.write_text(f'[sources.github]\nurl = "{header_log.url}/gh2"\n')
+    monkeypatch.delenv("VBOT_GITHUB_API_URL")
+    sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "wd", progress=False,
+                       config=operator))
+    assert {p.split("/")[1] for _, p, _ in header_log.seen} == {"gh2"}
+    assert set(header_log.tokens_seen()) == {f"Bearer {TOKEN}"}
+
+
+def test_without_a_credential_the_data_repo_may_set_a_url(tmp_path, make_remote, fake,
+                                                          monkeypatch, header_log) -> None:
+    _operator_env(fake, monkeypatch)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    remote = _remote_with(tmp_path, make_remote,
+                          f'[sources.github]\nurl = "{header_log.url}/gh"\n')
+    report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "wd", progress=False))
+    assert report.outcomes["black"].source == "github" and header_log.seen
+    assert header_log.tokens_seen() == []
+
+
+def test_a_data_repo_rewrite_of_a_credentialed_url_is_refused(tmp_path, make_remote, fake,
+                                                             monkeypatch, header_log) -> None:
+    _operator_env(fake, monkeypatch, VBOT_GITHUB_API_URL=f"{fake.base_url}/github")
+    remote = _remote_with(tmp_path, make_remote, (
+        f'[http]\nrewrite = {{ "{fake.base_url}/" = "{header_log.url}/steal/" }}\n'))
+    with pytest.raises(VbotError, match=r"vbot\.toml: \[http\] rewrite 'http://127\.0\.0\.1:\d+/' "
+                                        r"is set by the data repo, but would send github's "
+                                        r"credentials to http://127\.0\.0\.1:\d+/steal/: only "
+                                        r"the operator may set it"):
+        sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "wd", progress=False))
+    assert header_log.seen == []
+
+
+def test_a_netrc_entry_is_a_credential_too(tmp_path, make_remote, fake, monkeypatch,
+                                           header_log) -> None:
+    _operator_env(fake, monkeypatch, VBOT_GITHUB_API_URL=f"{fake.base_url}/github")
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.delenv("VBOT_PYPI_URL")
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ci password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    remote = _remote_with(tmp_path, make_remote, f'[sources.pypi]\nurl = "{header_log.url}"\n')
+    with pytest.raises(VbotError, match=r"\[sources\.pypi\] url is set by the data repo, but "
+                                        r"pypi's requests carry credentials \(a \.netrc entry\)"):
+        sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "wd", progress=False))
+    assert header_log.seen == []
+
+
+def test_a_netrc_host_in_any_url_option_of_the_data_repo_is_refused(tmp_path,
+                                                                    monkeypatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ci password netrc-secret\n")
+    netrc.chmod(0o600)
+    (tmp_path / "vbot.toml").write_text('[sources.crates]\napi_url = "http://127.0.0.1:9/api"\n')
+    assert credential_problem(load_config(tmp_path, None, {})) is None  # no .netrc yet
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert credential_problem(load_config(tmp_path, None, {})) == (
+        f"{tmp_path / 'vbot.toml'}: [sources.crates] api_url is set by the data repo, but its "
+        "requests would carry a .netrc entry: only the operator may set it (--config)")
+    # the operator's own file may
+    assert credential_problem(load_config(None, tmp_path / "vbot.toml", {})) is None
+
+
+def test_a_token_never_goes_over_plain_http_but_to_loopback(tmp_path) -> None:
+    env = {"GITHUB_TOKEN": TOKEN, "VBOT_GITHUB_API_URL": "http://gh.internal.example/api"}
+    config = load_config(None, None, env)
+    with pytest.raises(VbotError) as caught:
+        unconfigured(Checker(Context(config=config, http=HttpClient(config.http))))
+    assert str(caught.value) == (
+        "github: credentials (the Authorization header) would go over plain http to "
+        "http://gh.internal.example/api: use https (plain http only to a loopback address)")
+    for url in ("https://gh.internal.example/api", "http://127.0.0.1:9/gh", "http://[::1]:9/gh",
+                "http://localhost:9/gh"):
+        config = load_config(None, None, {**env, "VBOT_GITHUB_API_URL": url})
+        assert credential_problem(config) is None
+
+
+@pytest.mark.parametrize("toml, line", [
+    ("[sources.pyip]\nurl = 'http://127.0.0.1:9'\n",
+     "[sources.pyip] is not a source (did you mean [sources.pypi]?)"),
+    ("[sources.github]\nmax_page = 2\n",
+     "[sources.github] max_page is not a setting of github (did you mean "
+     "[sources.github] max_pages?)"),
+    ("[sources.rawurl]\nurl = 'http://127.0.0.1:9'\n",
+     "[sources.rawurl] url is not a setting of rawurl; it takes hops, skip_hosts"),
+])
+def test_unknown_source_tables_and_keys_stop_the_first_run(tmp_path, make_remote, fake,
+                                                           monkeypatch, capsys, toml,
+                                                           line) -> None:
+    fake.set_world(WORLD)
+    point_env_at(fake, monkeypatch)
+    remote = _remote_with(tmp_path, make_remote, toml)
+    wd = tmp_path / "wd"
+    assert main(["sweep", remote.url, "--workdir", str(wd), "-q"]) == EXIT_USER
+    assert capsys.readouterr().err == f"vbot: error: {wd / 'vbot.toml'}: {line}\n"
+    assert fake.total_requests == 0 and len(remote.commits()) == 1
+
+
+def test_every_declared_source_key_is_accepted(tmp_path) -> None:
+    for cls in REGISTRY.values():
+        assert source_keys(cls) == [*(["url"] if cls.url_env or cls.default_url else []),
+                                    *(k for k, _ in cls.options)]
+    config = Config(sources={"github": {"url": "https://gh.example", "max_pages": 2},
+                             "gittags": {"timeout": 5, "rewrite": {}}})
+    assert credential_problem(config) is None and source_table_problem(config) is None
+
+
+def test_an_unknown_source_name_is_named_in_the_outcome(fake) -> None:
+    outcome = check(fake, WORLD, "cox", PYPI.format(c="c", n="cox", v="0.1"), "0.1",
+                    **controls(sources=["nosuch"]))
+    assert (outcome.status, outcome.reason) == (
+        "nosource", "unknown source 'nosuch' in bot.version_updates.sources")
+    # a known name (a conda-forge alias too) is no problem
+    outcome = check(fake, WORLD, "cox", PYPI.format(c="c", n="cox", v="0.1"), "0.1",
+                    **controls(sources=["PyPI"]))
+    assert (outcome.status, outcome.version) == ("found", "0.1.post3")
+
+
+def test_a_steered_config_carries_no_token_even_unchecked(tmp_path) -> None:
+    """A second guard: a Config whose GitHub URL the data repo chose has no token to attach,
+    whether or not the pre-check ran; the operator's override gives it back."""
+    (tmp_path / "vbot.toml").write_text('[sources.github]\nurl = "http://127.0.0.1:9/gh"\n')
+    steered = load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN})
+    assert steered.github_token is None
+    assert REGISTRY["github"].credentials(steered) == {}
+    assert steered.operator_only().github_token == TOKEN
+    overridden = load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN,
+                                              "VBOT_GITHUB_API_URL": "https://gh.example"})
+    assert overridden.github_token == TOKEN and credential_problem(overridden) is None
+    # whatever the URL: the data repo does not get to name it while a token is set
+    (tmp_path / "vbot.toml").write_text('[sources.github]\nurl = "https://api.github.com/"\n')
+    assert "[sources.github] url is set by the data repo" in credential_problem(
+        load_config(tmp_path, None, {"GITHUB_TOKEN": TOKEN}))
+    assert credential_problem(load_config(tmp_path, None, {})) is None  # no token: its URL
+
+
+def test_every_key_a_source_reads_is_declared() -> None:
+    """The per-source key check refuses what a source does not declare: a key a source reads
+    (``source_option(self.name, "key")``) must be in its ``options``, or it could never be set."""
+    import inspect
+    import re
+
+    for cls in REGISTRY.values():
+        text = inspect.getsource(inspect.getmodule(cls))
+        read = set(re.findall(r"source_option\(\s*(?:self|cls)\.name,\s*\"(\w+)\"", text))
+        assert read <= set(source_keys(cls)), (cls.name, read - set(source_keys(cls)))

@@ -345,3 +345,37 @@ def test_bundled_rubygems_prerelease_is_explained(tmp_path: Path, monkeypatch, c
     out = capsys.readouterr().out
     assert "    dropped (pre-release: RubyGems flags it prerelease): 7.4.0.rc1\n" in out
     assert "  result: found 7.3.0 (rubygems), newer than 6.1.0: merge proposes it" in out
+def test_unconfigured_source_is_one_line_and_exit_1_as_in_a_sweep(demo_clone, capsys,
+                                                                  monkeypatch) -> None:
+    """Issue 19 item 7: the sweep's pre-checks, not an internal error and exit 0."""
+    clone, fake = demo_clone
+    monkeypatch.delenv("VBOT_PYPI_URL")
+    served = fake.total_requests
+    assert main(["check", "click", "--repo", str(clone)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ("vbot: error: pypi is not configured (set VBOT_PYPI_URL or "
+                            "[sources.pypi] url in vbot.toml): 1 node needs it\n")
+    assert captured.out == "" and fake.total_requests == served
+    # a node that does not need pypi is explained as before
+    assert main(["check", "sdl3", "--repo", str(clone)]) == 0
+
+
+@pytest.mark.parametrize("toml, line", [
+    ("[sourcs.pypi]\n", "[sourcs] is not a vbot setting (did you mean [sources]?)"),
+    ("[sources.pypi]\nurll = 'http://127.0.0.1:9'\n",
+     "[sources.pypi] urll is not a setting of pypi (did you mean [sources.pypi] url?)"),
+])
+def test_a_settings_mistake_is_one_line(demo_clone, capsys, toml: str, line: str) -> None:
+    clone, _ = demo_clone
+    (clone / "vbot.toml").write_text(toml)
+    assert main(["check", "click", "--repo", str(clone)]) == 1
+    assert capsys.readouterr().err == f"vbot: error: {clone / 'vbot.toml'}: {line}\n"
+
+
+def test_an_unknown_source_name_is_named(tmp_path: Path, capsys) -> None:
+    nodes = {"cox": node_attrs("cox", "https://pypi.example/packages/source/c/cox/cox-0.1.tar.gz",
+                               "0.1", **controls(sources=["nosuch"]))}
+    tree = make_cf_tree(tmp_path / "tree", nodes)
+    assert main(["check", "cox", "--repo", str(tree)]) == 0
+    assert ("  result: nosource: unknown source 'nosuch' in bot.version_updates.sources\n"
+            in capsys.readouterr().out)

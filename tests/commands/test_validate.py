@@ -95,6 +95,7 @@ def test_named_files(tmp_path: Path, capsys, monkeypatch) -> None:
     write_json(bad, {"new_version": ""})
     monkeypatch.chdir(root)
     good = sharded_relpath("versions", "alpha")
+    (root / "README.md").write_text("not a data file: not checked\n")
     assert main(["validate", good, "README.md"]) == 0
     assert main(["validate", good, "versions/gamma.json"]) == 1
     assert capsys.readouterr().out.startswith("versions/gamma.json: ")
@@ -143,3 +144,47 @@ def test_many_files_share_verdicts(tmp_path: Path, capsys, count: int) -> None:
     out = capsys.readouterr()
     assert out.out.count("\n") == 1 and "/n5.json: " in out.out
     assert f"{count + 5} files checked, 1 problem" in out.err
+
+
+def test_a_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Issue 19 item 7: ``vbot validate grpah.json`` is not "0 files checked, ok"."""
+    root = _repo(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    assert main(["validate", "grpah.json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "vbot: error: grpah.json: no such file or folder\n"
+    assert captured.out == ""
+    good = sharded_relpath("versions", "alpha")
+    assert main(["validate", good, "versions/nope.json"]) == 1
+    assert "versions/nope.json: no such file or folder" in capsys.readouterr().err
+    assert main(["validate", "graph.json"]) == 0
+
+
+def test_vbot_toml_is_checked_as_a_sweep_would(tmp_path: Path, capsys, monkeypatch) -> None:
+    root = _repo(tmp_path / "repo")
+    (root / "vbot.toml").write_text("[sources.pypi]\nurl = 'https://pypi.mirror.example'\n")
+    assert main(["validate", str(root)]) == 0
+    assert "files checked, ok" in capsys.readouterr().err
+    (root / "vbot.toml").write_text("[sourcs.pypi]\n[http]\nconect_timeout = 5\n")
+    assert main(["validate", str(root)]) == 1
+    assert _problems(capsys.readouterr().out)[f"{root.as_posix()}/vbot.toml"] == [
+        "[sourcs] is not a vbot setting (did you mean [sources]?)",
+        "[http] conect_timeout is not a vbot setting (did you mean [http] connect_timeout?)"]
+    (root / "vbot.toml").write_text("[sources.pyip]\n")
+    monkeypatch.chdir(root)
+    assert main(["validate", "vbot.toml"]) == 1
+    assert capsys.readouterr().out == (
+        "vbot.toml: [sources.pyip] is not a source (did you mean [sources.pypi]?)\n")
+    (root / "vbot.toml").write_text("[sources.pypi\n")
+    assert main(["validate", "vbot.toml"]) == 1
+    assert capsys.readouterr().out.startswith("vbot.toml: invalid TOML: ")
+    # staged: the index's copy
+    repo = git.Repo.init(root, initial_branch="main")
+    (root / "vbot.toml").write_text("[git]\ndepth = 'x'\n")
+    repo.git.add("vbot.toml")
+    (root / "vbot.toml").write_text("[git]\ndepth = 1\n")
+    assert main(["validate", "--staged"]) == 1
+    assert capsys.readouterr().out == 'vbot.toml: [git] depth must be an integer, not "x"\n'
+    repo.git.add("vbot.toml")
+    assert main(["validate", "--staged"]) == 0
+    assert "1 staged files checked, ok" in capsys.readouterr().err

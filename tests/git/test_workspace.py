@@ -7,6 +7,7 @@ under pr_info/ (outside vbot's folders), as conda-forge's graph repo has.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import git
@@ -209,7 +210,7 @@ def test_depth_from_config_and_cli(tmp_path: Path) -> None:
             Workspace.open(remote.url, tmp_path / "d", config=config):
         pass
     config.write_text("[git]\nshallow = true\n")
-    with pytest.raises(VbotError, match="no setting 'shallow'"), \
+    with pytest.raises(VbotError, match=r"\[git\] shallow is not a vbot setting"), \
             Workspace.open(remote.url, tmp_path / "d", config=config):
         pass
     assert CloneOptions().depth == 1
@@ -296,3 +297,123 @@ def test_status_of_a_shallow_clone_says_so(tmp_path: Path, capsys) -> None:
                  str(tmp_path / "st")]) == 0
     assert "shallow" not in capsys.readouterr().err
     assert git_out(tmp_path / "st", "rev-list", "--count", "HEAD") == str(HISTORY + 1)
+
+
+def push_file(remote: Remote, tmp: Path, rel: str, text: str) -> None:
+    """Another writer changes ``rel`` on the remote branch (a plain clone, a commit, a push)."""
+    dest = tmp / f"writer-{len(remote.commits())}"
+    other = git.Repo.clone_from(remote.url, dest)
+    (dest / rel).write_text(text)
+    other.git.add("-A")
+    other.git.commit("-q", "-m", f"edit {rel}")
+    other.git.push("origin", "main")
+
+
+@pytest.mark.parametrize("broken, line", [
+    ("[sources.pypi\n", "invalid TOML"),
+    ("[git]\ndepth = 'x'\n", '[git] depth must be an integer, not "x"'),
+])
+def test_a_broken_vbot_toml_never_wedges_the_workspace(tmp_path: Path, fake, monkeypatch,
+                                                       capsys, broken: str, line: str) -> None:
+    """Issue 19 item 2: the settings are read from the fetched tree, so the run after the fix
+    succeeds with the same --workdir (a CI cache of it included)."""
+    fake.set_world(WORLD1)
+    point_env_at(fake, monkeypatch)
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    wd = tmp_path / "wd"
+    args = ["sweep", remote.url, "--workdir", str(wd), "-q"]
+    assert main(args) == 0
+    good = (wd / "vbot.toml").read_text()
+    push_file(remote, tmp_path, "vbot.toml", broken)
+    head = remote.repo.commit("main").hexsha
+    for _ in range(2):  # fails each time while the remote holds the broken file
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"vbot: error: {wd / 'vbot.toml'}: {line}")
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert remote.repo.commit("main").hexsha == head
+        assert not (tmp_path / ".wd.lock").exists()
+    push_file(remote, tmp_path, "vbot.toml", good)
+    fake.set_world(world3())
+    assert main(args) == 0, capsys.readouterr().err
+    assert remote.repo.commit("main").message.startswith("vbot sweep:")
+    assert remote.show(sharded_relpath("versions", "requests")) == {"new_version": "2.34.0"}
+
+
+def test_the_fetched_settings_take_effect_in_the_same_run(tmp_path: Path) -> None:
+    """A pushed ``[git] sparse = false`` is the workspace's at the run that fetches it."""
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    with Workspace.open(remote.url, tmp_path / "wd") as ws:
+        assert ws.options.sparse and ws.sparse is not None
+    push_file(remote, tmp_path, "vbot.toml", "[git]\nsparse = false\n")
+    with Workspace.open(remote.url, tmp_path / "wd") as ws:
+        assert not ws.options.sparse and ws.sparse is None
+
+
+def test_the_lock_names_the_workdir_and_its_file_and_is_removed(tmp_path: Path) -> None:
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    wd = tmp_path / "wd"
+    lock = tmp_path / ".wd.lock"
+    with Workspace.open(remote.url, wd) as ws:
+        assert lock.is_file()
+        with pytest.raises(VbotError) as caught, Workspace.open(remote.url, wd):
+            pass
+        assert str(caught.value) == f"another vbot is working in {wd} (it holds {lock})"
+        assert ws.path == wd
+    assert not lock.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    # a failing run leaves nothing behind either
+    with pytest.raises(RuntimeError), Workspace.open(remote.url, wd):
+        raise RuntimeError("boom")
+    assert not lock.exists()
+    with Workspace.open(remote.url, wd):  # and the next run gets the lock
+        pass
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path) -> None:
+    """A lock file with no holder (the process was killed: flock went with it) is no lock."""
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    (tmp_path / ".wd.lock").write_text("")
+    with Workspace.open(remote.url, tmp_path / "wd") as ws:
+        assert (ws.path / "graph.json").is_file()
+    assert not (tmp_path / ".wd.lock").exists()
+
+
+def test_a_lock_held_by_another_process(tmp_path: Path) -> None:
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    lock = tmp_path / ".wd.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time\n"
+         f"fh = open({str(lock)!r}, 'a+')\nfcntl.flock(fh, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(VbotError, match="another vbot is working in .*wd "
+                                            r"\(it holds .*/\.wd\.lock\)"), \
+                Workspace.open(remote.url, tmp_path / "wd"):
+            pass
+        assert lock.exists()  # not ours to remove
+    finally:
+        holder.kill()
+        holder.wait()
+    with Workspace.open(remote.url, tmp_path / "wd"):
+        pass
+    assert not lock.exists()
+
+
+def test_a_workdir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    (tmp_path / "wd").write_text("")
+    with pytest.raises(VbotError, match=r"workdir .*wd is not a folder"), \
+            Workspace.open(remote.url, tmp_path / "wd"):
+        pass
+
+
+def test_a_workdir_that_cannot_be_made_is_one_line(tmp_path: Path, capsys) -> None:
+    remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
+    (tmp_path / "file").write_text("")
+    wd = tmp_path / "file" / "sub" / "wd"
+    assert main(["sweep", remote.url, "--workdir", str(wd), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"vbot: error: {wd.parent}: cannot make the folder for {wd}: "
+                   "Not a directory\n")

@@ -87,4 +87,8 @@ class Checker:
                            rate_limited=err.rate_limited or None)
         if answered:
             return Outcome(node.name, NONE, source=answered, reason="no stable version upstream")
+        unknown = [n for n in node.controls.sources or () if canonical(n) not in REGISTRY]
+        if unknown:  # a misspelt name in bot.version_updates.sources, not an upstream problem
+            return Outcome(node.name, NOSOURCE, reason=f"unknown source {unknown[0]!r} in "
+                           "bot.version_updates.sources")
         return Outcome(node.name, NOSOURCE, reason="no source understands this upstream")

@@ -22,6 +22,7 @@ from vbot.check.checker import Checker
 from vbot.check.explain import Explanation, RecordingHttp, explain, shown_request
 from vbot.check.factory import make_http
 from vbot.check.outcome import INVALID, SKIPPED, Outcome
+from vbot.check.preflight import screen, unconfigured
 from vbot.config import load_config
 from vbot.errors import VbotError
 from vbot.git.maintainer import repo_toplevel
@@ -72,12 +73,16 @@ def explain_nodes(opts: CheckOptions) -> list[Explanation]:
     http = make_http(config, len(names), None)  # no persistent cache: a dry run keeps nothing
     checker = Checker(Context(config=config, http=RecordingHttp(http)))
     try:
-        return asyncio.run(_explain_all(repo, checker, names))
+        # the sweep's pre-checks, before any request: settings that stop any run, and the
+        # sources the named nodes need that are not configured
+        broken = unconfigured(checker)
+        return asyncio.run(_explain_all(repo, checker, names, broken))
     finally:
         http.close()
 
 
-async def _explain_all(repo: DataRepo, checker: Checker, names: list[str]) -> list[Explanation]:
+async def _explain_all(repo: DataRepo, checker: Checker, names: list[str],
+                       broken: Mapping[str, str] | None = None) -> list[Explanation]:
     infos = {}
     out: dict[str, Explanation] = {}
     for name in names:
@@ -90,6 +95,8 @@ async def _explain_all(repo: DataRepo, checker: Checker, names: list[str]) -> li
                 infos[name] = node_info(name, attrs)
         except (NodeDocError, VbotError) as exc:
             out[name] = Explanation(name, None, Outcome(name, INVALID, reason=str(exc)))
+    if broken:  # as the sweep does: one line naming the setting, nothing asked
+        screen(infos.values(), checker, broken, False, lambda _: None, hint=False)
     if checker.batches():  # as the sweep does: batched answers are planned before checking
         checker.prefetch(list(infos.values()))
     for name, info in infos.items():  # one at a time: each node's URLs are its own

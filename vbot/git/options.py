@@ -10,11 +10,13 @@ filter = true    # partial clone (--filter=blob:none) where the server allows it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vbot.config import read_settings
 from vbot.errors import VbotError
 
 # the folders vbot reads and writes; cone mode adds every file at the root (graph.json,
@@ -37,34 +39,25 @@ class CloneOptions:
 FULL = CloneOptions(depth=0, sparse=False, filter=False)  # a plain clone, as before
 
 
-def _read_table(path: Path) -> Mapping[str, Any]:
-    from vbot.config import _read_toml  # one TOML reader for all of vbot.toml
-
-    table = _read_toml(path).get("git", {})
-    if not isinstance(table, dict):
-        raise VbotError(f"{path}: [git] must be a table")
-    return table
+def _git_table(path: Path) -> Mapping[str, Any]:
+    """``[git]`` of a vbot.toml, the whole file checked against the config schema first (a
+    broken file is one line naming it and the key, whatever table the mistake is in)."""
+    return read_settings(path).get("git", {})
 
 
-def clone_options(config_files: list[Path], depth: int | None = None) -> CloneOptions:
-    """``[git]`` of the existing ``config_files`` (later wins), then ``depth`` (the CLI)."""
+def clone_options(config_files: list[Path], depth: int | None = None, *,
+                  stale: Path | None = None) -> CloneOptions:
+    """``[git]`` of ``stale`` (a copy not brought up to date yet: ignored when it cannot be
+    read or is invalid), then of the existing ``config_files`` (later wins), then ``depth``
+    (the CLI)."""
     values: dict[str, Any] = {}
+    if stale is not None and stale.is_file():
+        with contextlib.suppress(VbotError):  # the fetch brings the fix, read strictly later
+            values.update(_git_table(stale))
     for path in config_files:
         if path.is_file():
-            for key, value in _read_table(path).items():
-                values[key] = (value, path)
-    kwargs: dict[str, Any] = {}
-    for key, kind in (("depth", int), ("sparse", bool), ("filter", bool)):
-        if key in values:
-            value, where = values[key]
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                what = "an integer" if kind is int else "true or false"
-                raise VbotError(f"{where}: [git] {key} must be {what}")
-            kwargs[key] = value
-    unknown = sorted(set(values) - {"depth", "sparse", "filter"})
-    if unknown:
-        raise VbotError(f"{values[unknown[0]][1]}: [git] has no setting {unknown[0]!r} "
-                        "(depth, sparse, filter)")
+            values.update(_git_table(path))
+    kwargs = {key: values[key] for key in ("depth", "sparse", "filter") if key in values}
     if depth is not None:
         kwargs["depth"] = depth
     if kwargs.get("depth", DEFAULT_DEPTH) < 0:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import git
 
+from vbot.config import CONFIG_NAME
 from vbot.errors import PushError, VbotError
 from vbot.git.env import IDENTITY, clean_error, open_repo, secrets
 from vbot.git.lock import locked, remove_stale_locks
@@ -52,20 +53,39 @@ class Workspace:
         """Clone ``remote`` into ``workdir`` or bring an existing clone up to date; lock it.
 
         ``options`` say how much to hold (:mod:`vbot.git.options`); without them, ``[git]``
-        of the workspace's vbot.toml (when there is one already) and of ``config``, then
-        ``depth``, decide.
+        of the repo's vbot.toml and of ``config``, then ``depth``, decide. The repo's file is
+        read from the fetched tree, after the update: a broken or stale copy left in the
+        workdir by an earlier run only guides the fetch (ignored when it cannot be read), so
+        it never blocks the run that brings its fix. The lock is ``.NAME.lock`` beside the
+        workdir ``NAME``, removed when the run ends.
         """
         remote = normalise_remote(remote)
         path = (workdir or default_workdir(remote)).expanduser().resolve()
-        with locked(path.parent / f".{path.name}.lock"):
+        if path.exists() and not path.is_dir():
+            raise VbotError(f"workdir {path} is not a folder")
+        with locked(path.parent / f".{path.name}.lock", guards=path):
             if (path / ".git").exists() and cls._half_cloned(path):
                 shutil.rmtree(path)  # a clone killed half-way: nothing of ours is in it
             cloned = (path / ".git").exists()
+            chosen = options
+            extra = [config] if config else []
             if options is None:
-                options = clone_options([p for p in (path / "vbot.toml", config) if p], depth)
+                options = clone_options(extra, depth, stale=path / CONFIG_NAME)
             ws = (cls._update(path, remote, options) if cloned
                   else cls._clone(remote, path, options, log))
+            if chosen is None:  # the fetched tree's own settings, read strictly
+                ws._settle(clone_options([ws.path / CONFIG_NAME, *extra], depth))
             yield ws
+
+    def _settle(self, options: CloneOptions) -> None:
+        """Take the options of the fetched tree: the sparse checkout at once, ``depth`` from
+        the next fetch (this one is done), ``filter`` at the next clone."""
+        if options == self.options:
+            return
+        if options.sparse != self.options.sparse:
+            apply_sparse(self.repo, options)
+            self.sparse = sparse_folders(self.repo)
+        self.options = options
 
     @staticmethod
     def _half_cloned(path: Path) -> bool:

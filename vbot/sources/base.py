@@ -68,7 +68,7 @@ class Context:
 
 
 _KIND_NAMES = MappingProxyType({int: "a whole number", float: "a number",
-                                list: "a list of strings", dict: "a table"})
+                                list: "a list of strings", dict: "a table", str: "a string"})
 
 
 def _of_kind(value: Any, kind: type) -> bool:

@@ -158,6 +158,7 @@ class Crates(Source[str]):
     name = "crates"
     url_env = ("VBOT_CRATES_URL",)
     default_url = "https://index.crates.io"
+    options = (("api_url", str),)
 
     _batched: CratesBatches | None = None
 
