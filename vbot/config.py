@@ -7,6 +7,7 @@ url = "https://pypi.mirror.example"      # or VBOT_PYPI_URL
 [http]
 connect_timeout = 5
 read_timeout = 20
+request_timeout = 60        # whole request (retries, redirects, body) at most; 0 = no limit
 retries = 3
 backoff = 0.5               # base of the exponential backoff (full jitter)
 max_retry_after = 60        # longest Retry-After honoured; longer: rate-limited failure
@@ -61,6 +62,7 @@ SCHEMA_NAME = "config.schema.json"
 class HttpSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    request_timeout: float = 60.0  # one request as a whole, retries and body included; 0: none
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 60.0

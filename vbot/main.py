@@ -4,16 +4,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vbot import __version__
-from vbot.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UpstreamError, VbotError
+from vbot.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USER,
+    UpstreamError,
+    VbotError,
+)
 from vbot.redact import redact
 from vbot.run.jobshard import Shard, parse_shard
 
+if TYPE_CHECKING:
+    from vbot.run.report import RunReport
+
+EXIT_CODES = """exit codes:
+  0    done (a failure of a single node is a result: see the summary and --report)
+  1    error: bad input, a path or OS error (checked before any work where it can be), a
+       source outage in a sweep (its results kept, the rest pushed), a report not written
+  2    usage: unknown command or bad arguments
+  3    the remote is unreachable or refused the push (the commit is kept for the next run)
+  4    internal error: a bug (traceback shown, secrets redacted)
+  130  interrupted: Ctrl-C (SIGINT) or SIGTERM, with a message
+"""
 KINDS = ("local", "process", "dask")  # vbot.run.executors.KINDS, kept here so --help stays light
 
 
@@ -82,7 +104,8 @@ def _add_repo_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vbot", description="A git-backed version bot for package dependency graphs.")
+        prog="vbot", description="A git-backed version bot for package dependency graphs.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -240,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
             print("vbot: error: every node checked failed inside vbot (internal, see the "
                   "summary); no versions file was changed for them", file=sys.stderr)
             return EXIT_INTERNAL
-        return EXIT_OK
+        return _sweep_exit(report)
     if args.command == "merge":
         from vbot.commands.merge import MergeOptions, merge, print_summary
 
@@ -259,14 +282,80 @@ def run(args: argparse.Namespace) -> int:
     raise VbotError(f"unknown command {args.command}")  # pragma: no cover
 
 
+def _sweep_exit(report: RunReport) -> int:
+    """Exit 1 when a source was down or misconfigured (its results were kept, the rest
+    committed and pushed) or the report could not be written; else 0."""
+    from vbot.run.report import outage_line
+
+    outages = report.extra.get("outages") or []
+    for outage in outages:
+        print(f"vbot: error: source outage: {outage_line(outage)}", file=sys.stderr)
+    if report.extra.get("report_error"):
+        print(f"vbot: error: {report.extra['report_error']}", file=sys.stderr)
+    return EXIT_USER if outages or report.extra.get("report_error") else EXIT_OK
+
+
 def _secrets() -> list[str | None]:
     return [os.environ.get(k) for k in ("GITHUB_TOKEN", "GH_TOKEN")]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: handled like Ctrl-C (clean-up runs, exit 130)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Every folder or file the command will write, checked before any work (one line,
+    exit 1): workdir (or the user cache folder it defaults to), HTTP cache, report, page."""
+    from vbot.run.oscheck import writable_dir, writable_file
+
+    command = args.command
+    if command in ("sweep", "merge") and args.push:
+        from vbot.git.remote import check_pushable
+
+        check_pushable(args.repo)
+    if command in ("sweep", "merge", "revert", "status"):
+        if args.workdir is not None:
+            writable_dir(args.workdir, "--workdir")
+        elif command != "status" or not _is_git_dir(args.repo):
+            import platformdirs
+
+            writable_dir(Path(platformdirs.user_cache_dir("vbot")), _cache_what())
+    if command == "sweep" and args.http_cache:
+        from vbot.httpclient.cache import default_cache_dir
+
+        what = ("--cache-dir" if args.cache_dir is not None else "VBOT_CACHE_DIR"
+                if os.environ.get("VBOT_CACHE_DIR") else _cache_what())
+        writable_dir(args.cache_dir or default_cache_dir(), f"{what} (HTTP cache)")
+    if command in ("sweep", "merge") and args.report is not None:
+        writable_file(args.report, "--report")
+    if command == "status":
+        writable_file(args.html, "--html")
+    if command == "demo" and args.keep is not None:
+        writable_dir(args.keep, "--keep")
+
+
+def _cache_what() -> str:
+    return ("the user cache folder (XDG_CACHE_HOME)" if os.environ.get("XDG_CACHE_HOME")
+            else "the user cache folder")
+
+
+def _is_git_dir(repo: str) -> bool:
+    from vbot.git.maintainer import is_git_dir
+
+    return is_git_dir(repo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handle = threading.current_thread() is threading.main_thread()  # signals: main thread only
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if handle else None
     try:
+        _check_paths(args)
         return run(args)
     except UpstreamError:  # an upstream's answer belongs to a node's check: escaping is a bug
         print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
@@ -275,13 +364,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VbotError as exc:
         print(f"vbot: error: {redact(str(exc), _secrets())}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("vbot: terminated (SIGTERM): stopped as for Ctrl-C", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("vbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # the machine or a path, not vbot: one line, as for bad input
+        from vbot.run.oscheck import describe
+
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"vbot: error: {redact(describe(exc), _secrets())}{where}", file=sys.stderr)
+        return EXIT_USER
     except Exception:  # a bug: show where, but never a secret (git errors carry URLs)
         print(redact(traceback.format_exc(), _secrets()), file=sys.stderr, end="")
         print("vbot: internal error (see above)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

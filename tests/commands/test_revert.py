@@ -103,3 +103,32 @@ def test_split_args() -> None:
         split_args(["a", "b"])
     with pytest.raises(VbotError, match="at least one run id"):
         split_args(["file:///x"])
+
+
+def test_reverting_a_sweep_whose_merge_stays_warns(tmp_path: Path, make_remote, fake,
+                                                   monkeypatch, capsys) -> None:
+    s = new_scenario(tmp_path, make_remote)
+    s.sweep(fake, monkeypatch, WORLD1)
+    s.merge()
+    s.sweep(fake, monkeypatch, world2())
+    sweep1, merge1, sweep2 = s.runs
+    capsys.readouterr()
+    # sweep2 has no merge after it: no warning
+    assert main(["revert", sweep2, s.url, "--workdir", str(tmp_path / "rw")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    # sweep1 was merged by merge1, which stays: the graph keeps what it set
+    assert main(["revert", sweep1, s.url, "--workdir", str(tmp_path / "rw")]) == 0
+    err = capsys.readouterr().err
+    assert f"vbot: warning: {merge1} merged {sweep1}'s results and is still in place" in err
+    assert f"vbot revert {merge1} {sweep1}" in err
+
+
+def test_reverting_a_sweep_with_its_merge_does_not_warn(tmp_path: Path, make_remote, fake,
+                                                        monkeypatch, capsys) -> None:
+    s = new_scenario(tmp_path, make_remote)
+    s.sweep(fake, monkeypatch, WORLD1)
+    s.merge()
+    sweep1, merge1 = s.runs
+    capsys.readouterr()
+    assert main(["revert", sweep1, merge1, s.url, "--workdir", str(tmp_path / "rw")]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -113,3 +113,37 @@ def test_outdated_nodes_show_and_sort_by_dependents(tmp_path: Path, make_remote,
     data = collect(remote.path)
     assert [n for n, _, _ in data.outdated] == ["base", "mid", "app", "lib", "tool"]
     assert data.dependents == {"base": 4, "mid": 2, "app": 0, "lib": 0, "tool": 0}
+
+
+def test_archived_nodes_are_not_outdated_and_one_sweep_is_singular(
+        tmp_path: Path, make_remote, capsys) -> None:
+    url = "https://pypi.example/packages/source/x/x/x-1.0.tar.gz"
+    nodes = {"live": node_attrs("live", url, "1.0"),
+             "gone": node_attrs("gone", url, "1.0", archived=True)}
+    tree = make_cf_tree(tmp_path / "tree", nodes)
+    for name in nodes:  # both have a newer version merged
+        write_json(tree / sharded_relpath("version_pr_info", name), {"new_version": "2.0"})
+    remote = make_remote(tree)
+    sha = remote.repo.git.commit_tree("main^{tree}", "-p", "main", "-m",
+                                      "vbot sweep: 1 checked, 1 new, 0 unchanged, 0 errors\n\n"
+                                      "Vbot-Run: sweep-20261122T041500Z-3f9a1c")
+    remote.repo.git.update_ref("refs/heads/main", sha)  # one sweep in the history
+    out = tmp_path / "index.html"
+    assert main(["status", str(remote.path), "--html", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("2 nodes, 1 outdated, 0 failing (none), 1 sweep;")
+    page = out.read_text()
+    assert [n for n, _, _ in collect(remote.path).outdated] == ["live"]
+    assert "(1 sweep)" in page and "1 sweeps" not in page
+
+
+def test_a_truncated_graph_is_named_with_line_and_column(tmp_path: Path, make_remote,
+                                                         capsys) -> None:
+    tree = make_cf_tree(tmp_path / "tree", {"a": node_attrs("a", "https://x.example/a", "1")})
+    text = (tree / "graph.json").read_text()
+    (tree / "graph.json").write_text(text[: len(text) // 2])
+    remote = make_remote(tree)
+    assert main(["status", str(remote.path), "--html", str(tmp_path / "i.html")]) == 1
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"vbot: error: \S+: graph\.json: invalid JSON at line \d+ column \d+: "
+                        r".+\n", err), err
+    assert not (tmp_path / "i.html").exists()

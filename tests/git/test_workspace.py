@@ -413,7 +413,11 @@ def test_a_workdir_that_cannot_be_made_is_one_line(tmp_path: Path, capsys) -> No
     remote = Remote(cf_tree(tmp_path / "tree"), tmp_path)
     (tmp_path / "file").write_text("")
     wd = tmp_path / "file" / "sub" / "wd"
+    # the workspace says so itself; the command line checks the path before any work
+    with pytest.raises(VbotError, match=f"^{wd.parent}: cannot make the folder for {wd}: "
+                       "Not a directory$"), Workspace.open(remote.url, wd):
+        pass
     assert main(["sweep", remote.url, "--workdir", str(wd), "-q"]) == 1
     err = capsys.readouterr().err
-    assert err == (f"vbot: error: {wd.parent}: cannot make the folder for {wd}: "
-                   "Not a directory\n")
+    assert err == (f"vbot: error: --workdir {wd}: not a folder ({tmp_path / 'file'} is a "
+                   "file)\n")

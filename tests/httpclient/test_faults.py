@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -24,7 +23,7 @@ FAST = HttpSettings(connect_timeout=1.0, read_timeout=0.5, retries=2, backoff=0.
 def async_client(fake: FakeUpstream, settings: HttpSettings = FAST, token: str | None = None
                  ) -> HttpClient:
     creds = {f"{fake.base_url}/github": {"Authorization": f"Bearer {token}"}} if token else {}
-    return HttpClient(settings, creds, scopes=[f"{fake.base_url}/github", fake.base_url])
+    return HttpClient(settings, creds)
 
 
 def client(fake: FakeUpstream, settings: HttpSettings = FAST, token: str | None = None
@@ -94,49 +93,6 @@ def test_retry_after_beyond_the_cap_fails_fast_as_rate_limited(fake: FakeUpstrea
     assert fake.requests["/pypi/requests/json"] == 1
 
 
-def test_rate_limit_pauses_only_its_scope(fake: FakeUpstream) -> None:
-    with_faults(fake, {"path": "/github/*", "kind": "ratelimit", "reset_in": 2, "first": 1})
-    http = async_client(fake)
-    gh_done: list[float] = []
-    start = time.monotonic()
-
-    async def github() -> None:
-        await http.get(f"{fake.base_url}/github/repos/o/r/releases/latest")
-        gh_done.append(time.monotonic() - start)
-
-    async def pypi() -> float:
-        await asyncio.sleep(0.3)  # the github scope is paused now
-        await http.get(f"{fake.base_url}/pypi/attrs/json")
-        return time.monotonic() - start
-
-    async def both() -> float:
-        _, took = await asyncio.gather(github(), pypi())
-        return took
-
-    pypi_took = asyncio.run(asyncio.wait_for(both(), 10))
-    assert gh_done and gh_done[0] >= 1.0  # waited for the reset
-    assert pypi_took < gh_done[0]  # the other scope on the same host did not wait
-    assert fake.requests["/github/repos/o/r/releases/latest"] == 2
-
-
-@pytest.mark.parametrize("status", [403, 429])
-def test_rate_limit_reset_too_far_fails_the_rest_of_the_scope(fake: FakeUpstream,
-                                                              status: int) -> None:
-    with_faults(fake, {"path": "/github/*", "kind": "ratelimit", "status": status,
-                       "reset_in": 3600, "times": 1})
-    http = client(fake)
-    start = time.monotonic()
-    with pytest.raises(UpstreamError) as err:
-        http.get(f"{fake.base_url}/github/repos/o/r/releases/latest")
-    assert err.value.rate_limited and "rate limited" in err.value.reason
-    with pytest.raises(UpstreamError) as again:  # the fault is gone, but the limit is not reset
-        http.get(f"{fake.base_url}/github/repos/o/r/tags")
-    assert again.value.rate_limited
-    assert fake.requests["/github/repos/o/r/tags"] == 0  # not even asked
-    assert http.get(f"{fake.base_url}/pypi/attrs/json").status == 200
-    assert time.monotonic() - start < 3.0  # nobody waited for the reset
-
-
 @pytest.mark.parametrize(("kind", "words"), [
     ("malformed", "malformed JSON"), ("html", "HTML page"), ("huge", "larger than")])
 def test_malformed_bodies_are_permanent_with_a_reason(fake: FakeUpstream, kind: str,
@@ -203,19 +159,6 @@ def test_same_origin_redirect_outside_the_api_base_drops_the_token(fake: FakeUps
     assert ("/github/repos/o/r/tags", "Bearer tok-SECRET-5678") in by_path
     assert all(auth is None for path, auth in by_path if path.startswith("/files/"))
     assert len([p for p, _ in by_path if p.startswith("/files/")]) == 2
-
-
-def test_last_allowed_answer_stops_the_scope_until_the_reset(fake: FakeUpstream) -> None:
-    reset = str(int(time.time()) + 3600)
-    with_faults(fake, {"path": "/github/repos/o/r/releases/latest", "kind": "status",
-                       "status": 200, "times": 1,
-                       "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}})
-    http = client(fake)
-    assert http.get(f"{fake.base_url}/github/repos/o/r/releases/latest").status == 200
-    with pytest.raises(UpstreamError) as err:
-        http.get(f"{fake.base_url}/github/repos/o/r/tags")
-    assert err.value.rate_limited
-    assert fake.requests["/github/repos/o/r/tags"] == 0
 
 
 @pytest.mark.parametrize(("value", "low", "high"), [

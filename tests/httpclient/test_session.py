@@ -11,7 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from vbot.httpclient.session import BodyTooLarge, ExchangeError, InvalidURL, exchange, new_session
+from vbot.httpclient.session import (
+    BodyTooLarge,
+    ExchangeError,
+    InvalidURL,
+    exchange,
+    new_session,
+    retries_for,
+)
 
 
 class Scripted:
@@ -71,9 +78,11 @@ def scripted() -> Iterator[type[Scripted]]:
         server.close()
 
 
-def fetch(url: str, *urls: str, method: str = "GET", max_bytes: int = 1 << 20) -> list:
+def fetch(url: str, *urls: str, method: str = "GET", max_bytes: int = 1 << 20,
+          retries: int = 0) -> list:
     """The answers to requests of ``url`` and ``urls`` in turn, on one session."""
-    session = new_session({"User-Agent": "vbot-test"}, pool_size=4)
+    session = new_session({"User-Agent": "vbot-test"}, pool_size=4,
+                          retries=retries_for(retries, 0.0, 1.0))
     try:
         return [exchange(session, method, u, {}, (2.0, 2.0), None, max_bytes, None)
                 for u in (url, *urls)]
@@ -124,7 +133,7 @@ def test_keep_alive_reuses_one_connection(scripted) -> None:
 def test_a_connection_closed_while_idle_is_reopened_once(scripted) -> None:
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     server = scripted([reply, None, reply])  # the server drops the kept-alive connection
-    first, second = fetch(f"{server.url}/a", f"{server.url}/b")
+    first, second = fetch(f"{server.url}/a", f"{server.url}/b", retries=1)
     assert first.body == second.body == b"ok"
     assert server.connections == 2
 

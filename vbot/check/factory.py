@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,20 +10,27 @@ from pathlib import Path
 from vbot.check.checker import Checker
 from vbot.config import Config
 from vbot.httpclient.cache import HttpCache
-from vbot.httpclient.client import HttpClient
+from vbot.httpclient.client import HttpClient, show
 from vbot.sources import REGISTRY, Context
 
 
-def make_http(config: Config, workers: int, cache: HttpCache | None = None) -> HttpClient:
-    """The HTTP client of a sweep or ``vbot check``: every source's credentials, each source's
-    API base its own rate-limit scope."""
+def make_http(config: Config, workers: int, cache: HttpCache | None = None,
+              warn: bool = True) -> HttpClient:
+    """The HTTP client of a sweep or ``vbot check``, with every source's credentials.
+
+    A credential that would go over plain http to a host that is not loopback is never sent;
+    with ``warn`` that is said once, on stderr (worker processes build their clients with
+    ``warn=False``: the sweep has said it)."""
     credentials: dict[str, dict[str, str]] = {}
     for cls in REGISTRY.values():
         for org, headers in cls.credentials(config).items():
             credentials.setdefault(org, {}).update(headers)
-    # each source's API base is its own rate-limit scope (a pause for one never stalls another)
-    scopes = [url for cls in REGISTRY.values() if (url := cls.base_url_of(config))]
-    return HttpClient(config.http, credentials, scopes=scopes, cache=cache, concurrency=workers)
+    http = HttpClient(config.http, credentials, cache=cache, concurrency=workers)
+    if warn:
+        for prefix in http.refused_credentials:
+            print(f"vbot: warning: not sending credentials to {show(prefix, http.secrets())}: "
+                  "plain http to a host that is not loopback (use https)", file=sys.stderr)
+    return http
 
 
 def deadline_at(deadline: float | None) -> float | None:
@@ -41,7 +49,7 @@ class CheckerFactory:
 
     def __call__(self) -> Checker:
         cache = HttpCache(Path(self.cache_dir)) if self.cache_dir else None
-        http = make_http(self.config, self.workers, cache)
+        http = make_http(self.config, self.workers, cache, warn=False)
         if self.deadline_wall is not None:
             http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
         return Checker(Context(config=self.config, http=http))

@@ -276,10 +276,8 @@ def merge(opts: MergeOptions) -> MergeResult:
 
 
 def print_summary(result: MergeResult, out: TextIO) -> None:
-    extra = result.report.extra
     print(f"merge {result.report.run_id}: {result.changed} new_version updates, "
-          f"{result.unchanged} unchanged, commit {(extra.get('commit') or 'none')[:12]}"
-          f"{', pushed' if extra.get('pushed') else ''}", file=out)
+          f"{result.unchanged} unchanged, {result.report.commit_line()}", file=out)
     result.report.print_table(out)
     how = extra.get("incremental") or {}
     if how.get("incremental"):

@@ -10,6 +10,7 @@ the push is an ordinary fast-forward (rebased and retried when the remote moved)
 from __future__ import annotations
 
 import re
+import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any, TextIO
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
+from vbot.git.env import run_git
 from vbot.git.push import push
+from vbot.git.remote import check_pushable
 from vbot.git.shallow import shallow_boundary
 from vbot.git.workspace import Workspace
 from vbot.run.report import new_run_id
@@ -40,6 +43,16 @@ class RevertResult:
     reverted: list[tuple[str, str]]  # (run id, commit) in the order reverted
     commit: str | None
     pushed: bool
+
+
+class MissingRuns(VbotError):
+    """No commit of the remote's history carries these run ids."""
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__(f"no commit with Vbot-Run: {', '.join(run_ids)} (a run with no "
+                         "changes, or whose changes were all already on the remote, made no "
+                         "commit: its summary said 'no commit' or 'nothing left to push')")
+        self.run_ids = run_ids
 
 
 def split_args(args: list[str]) -> tuple[tuple[str, ...], str | None]:
@@ -67,7 +80,7 @@ def find_runs(path: Path, run_ids: tuple[str, ...]) -> list[tuple[str, str]]:
             found.append((rid, entry.sha))
             wanted.discard(rid)
     if wanted:
-        raise VbotError(f"no commit with Vbot-Run: {', '.join(sorted(wanted))}")
+        raise MissingRuns(sorted(wanted))
     done = [rid for rid, _ in found if rid in already]
     if done:
         raise VbotError(f"already reverted: {done[0]} (by commit {already[done[0]][:12]})")
@@ -82,9 +95,7 @@ def find_runs_deepening(ws: Workspace, run_ids: tuple[str, ...]) -> list[tuple[s
     def enough() -> bool:
         try:
             found["runs"] = find_runs(ws.path, run_ids)
-        except VbotError as exc:
-            if not str(exc).startswith("no commit with"):
-                raise
+        except MissingRuns as exc:
             found["error"] = exc
             return False
         boundary = shallow_boundary(ws.path)  # commits whose parents are not fetched yet
@@ -93,6 +104,41 @@ def find_runs_deepening(ws: Workspace, run_ids: tuple[str, ...]) -> list[tuple[s
     if not ws.deepen_until(enough):
         raise found["error"]
     return found["runs"]
+
+
+def landed_elsewhere(path: Path, run_ids: list[str]) -> list[str]:
+    """The runs among ``run_ids`` whose commit this clone made but no longer holds on its
+    branch: the rebase onto the remote dropped it as empty (another run had pushed the same
+    changes). Found in the clone's reflog; [] in any other clone."""
+    try:
+        out = run_git(path, "log", "-g", "--format=%x1e%B", "HEAD")
+    except VbotError:
+        return []
+    seen = {gitlog.run_id_of(chunk) for chunk in out.decode("utf-8", "replace").split("\x1e")}
+    return [rid for rid in run_ids if rid in seen]
+
+
+def merges_in_place(path: Path, runs: list[tuple[str, str]]) -> list[str]:
+    """Warnings for sweeps reverted while a later merge of their results stays: the graph
+    keeps the ``new_version`` values that merge took from them."""
+    asked = {rid for rid, _ in runs}
+    sweeps = {sha: rid for rid, sha in runs if rid.startswith("sweep-")}
+    if not sweeps:
+        return []
+    entries = gitlog.log(path)
+    reverted = {rid for e in entries for rid in gitlog.reverted_runs(e.message)}
+    warnings = []
+    later: list[str] = []  # merge runs newer than the commit being looked at
+    for entry in entries:  # newest first
+        rid = entry.run_id
+        if entry.sha in sweeps and later:
+            warnings.append(f"{later[-1]} merged {sweeps[entry.sha]}'s results and is still in "
+                            f"place: the graph keeps the new_version values it set; revert "
+                            f"it too (vbot revert {later[-1]} {sweeps[entry.sha]}) to undo them")
+        if rid and rid.startswith("merge-") and entry.subject.startswith("vbot merge") \
+                and rid not in asked and rid not in reverted:
+            later.append(rid)
+    return warnings
 
 
 def revert_message(run_id: str, runs: list[tuple[str, str]]) -> str:
@@ -105,9 +151,26 @@ def revert_message(run_id: str, runs: list[tuple[str, str]]) -> str:
 def revert(opts: RevertOptions, out: TextIO) -> RevertResult:
     remote = opts.remote or maintainer.origin_url(maintainer.repo_toplevel(Path.cwd()))
     run_id = new_run_id("revert")
+    if opts.push:
+        check_pushable(remote)  # before any work: a push there would be refused
     with ExitStack() as stack:
         ws = stack.enter_context(Workspace.open(remote, opts.workdir))
-        runs = find_runs_deepening(ws, opts.run_ids)
+        try:
+            runs = find_runs_deepening(ws, opts.run_ids)
+        except MissingRuns as exc:
+            dropped = landed_elsewhere(ws.path, exc.run_ids)
+            if set(dropped) != set(exc.run_ids):
+                raise
+            for rid in dropped:  # known here: this workspace made the commit, then lost it
+                print(f"run {rid}'s changes were already on the remote (pushed by another "
+                      "run; its own commit was dropped when rebased): nothing to revert for "
+                      "it", file=out)
+            rest = tuple(r for r in opts.run_ids if r not in dropped)
+            if not rest:
+                return RevertResult(run_id, [], None, False)
+            runs = find_runs_deepening(ws, rest)
+        for warning in merges_in_place(ws.path, runs):
+            print(f"vbot: warning: {warning}", file=sys.stderr)
         sha = maintainer.revert_commits(ws, [c for _, c in runs], revert_message(run_id, runs))
         for rid, commit in runs:
             print(f"reverting {rid} (commit {commit[:12]})", file=out)

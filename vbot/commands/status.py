@@ -31,7 +31,7 @@ from vbot.repo.datarepo import CF, INLINE, LAZY
 from vbot.repo.graph import by_dependents, dependents, from_node_link
 from vbot.repo.paths import sharded_relpath, unsafe_reason
 from vbot.repo.validation import classify
-from vbot.run.statuspage import StatusData, SweepPoint, render_html
+from vbot.run.statuspage import StatusData, SweepPoint, plural, render_html
 from vbot.versioning import order
 
 SWEEP_SUBJECT = re.compile(
@@ -71,6 +71,8 @@ def _outdated(graph: nx.Graph, files: dict[str, str], blobs: dict[str, bytes | N
         current = attrs.get("version") if isinstance(attrs, dict) else None
         if not isinstance(new, str) or current is None:
             continue
+        if isinstance(attrs, dict) and attrs.get("archived"):  # no update is due: not outdated
+            continue
         new_v, cur_v = order.parse(new), order.parse(str(current))
         if new_v is not None and cur_v is not None and new_v > cur_v:
             found.append((name, str(current), new))
@@ -96,7 +98,9 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
     files = gitlog.tree_files(repo_dir, rev)
     if "graph.json" not in files:
         raise VbotError(f"{repo_dir}: no graph.json in {rev} (not a data repo?)")
-    doc = _doc(gitlog.read_blobs(repo_dir, [files["graph.json"]]), files["graph.json"])
+    data = gitlog.read_blobs(repo_dir, [files["graph.json"]]).get(files["graph.json"])
+    # a broken graph.json is named as a sweep names it: line and column
+    doc = jsonio.loads(data if data is not None else b"", f"{repo_dir}: graph.json")
     try:
         graph = from_node_link(doc)
     except VbotError as exc:
@@ -154,7 +158,7 @@ def status(repo: str, html_out: Path, out: TextIO, workdir: Path | None = None) 
         jsonio.atomic_write_text(html_out.resolve(), render_html(data, title))
         html_out.chmod(0o644)  # a page to publish, not a private temp file
     failed = sum(len(v) for v in data.failures.values())
-    print(f"{data.nodes} nodes, {len(data.outdated)} outdated, {failed} failing "
+    print(f"{plural(data.nodes, 'node')}, {len(data.outdated)} outdated, {failed} failing "
           f"({', '.join(f'{k} {len(v)}' for k, v in data.failures.items()) or 'none'}), "
-          f"{len(data.sweeps)} sweeps; wrote {html_out}", file=out)
+          f"{plural(len(data.sweeps), 'sweep')}; wrote {html_out}", file=out)
     return data

@@ -35,6 +35,7 @@ from vbot.repo.paths import contained, read_contained
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
 from vbot.run.incremental import Incremental
 from vbot.run.jobshard import Shard
+from vbot.run.outage import OutageGuard, settle
 from vbot.run.progress import Progress
 from vbot.run.publish import commit_and_push
 from vbot.run.report import RunReport, new_run_id
@@ -237,6 +238,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
         new_style = folder_style(ws.path, "versions")  # of the folder's files, for new ones
         rules = schema.load("versions")  # once: a schema changed mid-sweep counts next time
+        outages = OutageGuard()
 
         def sink(outcome: Outcome) -> None:
             if outcome.reason:  # reasons go to files, reports and logs: never a secret,
@@ -244,6 +246,11 @@ def sweep(opts: SweepOptions) -> RunReport:
                 text = redact(outcome.reason, secrets)
                 text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                 outcome = replace(outcome, reason=text)
+            if not outages.hold(outcome):  # failures wait: is their source down? (run/outage)
+                store(outcome)
+            progress.advance()
+
+        def store(outcome: Outcome) -> None:
             with report.phase("write", cpu=False):
                 outcome, result = record(repo, outcome, writer, new_style, rules)
                 report.add(outcome, result)
@@ -251,11 +258,11 @@ def sweep(opts: SweepOptions) -> RunReport:
                     incr.settle(outcome, result)
                 if result == "written":
                     written[outcome.node] = repo.doc_relpath("versions", outcome.node)
-            progress.advance()
 
         with report.phase("check"):
             try:
                 runner.run(infos, sink, checker.check, deadline=deadline)
+                settle(outages, report, store)  # held failures: written, or kept (an outage)
             finally:
                 with report.phase("write"):
                     failed = writer.close()

@@ -84,6 +84,31 @@ def commit(ws: Workspace, pathspecs: list[str], message: str,
     return ws.repo.head.commit.hexsha
 
 
+def reword_head(ws: Workspace, message: str) -> str:
+    """Give HEAD a new message (same tree, same parents, same author); the new sha.
+
+    ``git commit-tree`` + ``git update-ref``: the index and work tree are not touched (in a
+    sparse checkout too), and no hook runs."""
+    head = ws.repo.head.commit
+    parents = [arg for p in head.parents for arg in ("-p", p.hexsha)]
+    env = {"GIT_AUTHOR_NAME": head.author.name or IDENTITY[0],
+           "GIT_AUTHOR_EMAIL": head.author.email or IDENTITY[1],
+           "GIT_AUTHOR_DATE": f"{head.authored_date} +0000"}
+    try:
+        proc = subprocess.run(["git", "commit-tree", head.tree.hexsha, *parents],
+                              cwd=ws.path, input=message.encode(), capture_output=True,
+                              env={**os.environ, **git_env(), **env}, check=False)
+    except OSError as exc:
+        raise VbotError(f"cannot run git: {exc}") from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise VbotError(f"cannot reword the commit: {redact(err, secrets())[:500]}")
+    sha = proc.stdout.decode().strip()
+    run_git(ws.path, "update-ref", "-m", "vbot: reword after rebase", f"refs/heads/{ws.branch}",
+            sha, head.hexsha)
+    return sha
+
+
 def in_sparse(folders: tuple[str, ...], rel: str) -> bool:
     """True when the cone-mode sparse checkout of ``folders`` holds ``rel`` (root files and
     everything under the folders)."""

@@ -145,7 +145,7 @@ def deepen_until(repo: git.Repo, branch: str, done: Callable[[], bool],
         try:
             repo.git.fetch(f"--depth={depth}", "origin", branch)
             now = _count(repo)
-            if now <= held:  # nothing came (history shorter than it looks): all the rest
+            if now <= held and is_shallow(path):  # nothing came: fetch all the rest
                 repo.git.fetch("--unshallow", "origin", branch)
                 now = _count(repo)
         except git.GitCommandError as exc:

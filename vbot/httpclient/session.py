@@ -1,50 +1,76 @@
 """One blocking HTTP exchange through ``requests``, under ``vbot/httpclient/client.py``.
 
-``client.py`` keeps vbot's policy (retries, redirects, credentials, rate limits, the deadline)
-on the event loop and hands each single exchange to a thread of a bounded pool; this module is
-what runs in that thread:
+``client.py`` keeps what requests does not do (the time limits, per-host concurrency, redaction,
+the cache) on the event loop and hands each exchange to a thread of a bounded pool; this module
+is what runs in that thread, on requests' and urllib3's own machinery:
 
-- one ``requests.Session`` per client, shared by the pool's threads (its ``HTTPAdapter`` pools
-  keep-alive connections per host, sized to the concurrency); cookies are never stored or sent;
+- one ``Session`` per client, shared by the pool's threads; its ``HTTPAdapter`` keeps
+  keep-alive connections per host (``pool_maxsize`` = the client's concurrency,
+  ``pool_block=True``: never more connections to a host than that) and retries through
+  urllib3's ``Retry`` (``Retries``: connection errors, read errors, 429 and 5xx, with
+  exponential backoff, full jitter and ``Retry-After``); cookies are never stored or sent;
 - ``trust_env`` stays on: ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/
-  ``CURL_CA_BUNDLE``, ``.netrc`` are honoured exactly as requests honours them; requests' own
-  ``merge_environment_settings`` works out the proxy and CA settings, once per origin and session
-  (it scans the whole environment twice per call: most of requests' extra cost per request);
-- redirects are returned, not followed (``vbot/httpclient/client.py`` follows them by hand);
-- the body is streamed (``stream=True``) and read in bounded pieces: a declared length over the
-  cap is refused before reading, a decoded body over the cap (gzip bombs included) is cut off;
-- the read timeout bounds each wait for data, and ``end`` (a ``time.monotonic()`` value) bounds
-  the whole body however steadily a slow one keeps arriving.
+  ``CURL_CA_BUNDLE`` and ``.netrc`` are honoured exactly as requests honours them;
+- requests follows redirects (at most ``MAX_REDIRECTS``); ``[http] rewrite`` applies to every
+  hop (``get_redirect_target``), and ``rebuild_auth`` re-decides credentials per hop:
+- **credentials**: each belongs to a URL prefix (scheme, host, port, path) and is attached only
+  to requests under it, on the first hop (``prepare_request``) and on every redirect hop
+  (``rebuild_auth``: vbot's own credentials are removed, then re-applied when the new URL is
+  under their prefix; ``Authorization``/``Cookie``/``Private-Token`` headers a caller set are
+  dropped when a hop changes origin). **No credential goes over plain http except to
+  loopback** (127.0.0.0/8, ::1, ``localhost``): on such a request ``Authorization``,
+  ``Private-Token`` and vbot's credential headers are removed, whoever set them (a ``.netrc``
+  entry included). ``client.py`` leaves such a credential out from the start and the sweep says
+  so once (``vbot/check/factory.py``); this module is the last line;
+- the body is streamed and read in bounded pieces, redirect bodies included: a declared length
+  over the cap is refused before reading, a decoded body over the cap (gzip bombs included) is
+  cut off;
+- ``end`` (a ``time.monotonic()`` value: the request's time limit or the sweep deadline,
+  whichever comes first) bounds the exchange: no retry waits past it, and every read from the
+  socket (status line, headers and body alike) waits at most until it (``_LimitedResponse``,
+  the response class of the adapter's connections), so an answer trickling in byte by byte is
+  cut off there.
 
-urllib3's ``Retry`` does one thing here: a GET or HEAD sent on a kept-alive connection that the
-server closed without answering is resent once, at once (``ResendOnce``). Every other retry is
-vbot's (``client.py``): there the backoff waits on the event loop, not in a pool thread, and
-obeys the sweep deadline, ``Retry-After`` caps and the rate-limit scopes.
+urllib3's ``Retry`` objects are shared by every request of the adapter, so the limits of the
+exchange running in a thread (``end``, the body cap) live in a thread-local (``_running``) that
+``exchange`` sets and the retry and redirect hooks read.
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import http.cookiejar
+import io
+import ipaddress
+import random
 import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 import requests.adapters
-import requests.cookies
-import requests.structures
 import requests.utils
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
+import urllib3.poolmanager
 from urllib3.util.retry import Retry
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# headers that carry a secret: dropped from a redirect hop that changes origin
+SECRET_HEADERS = ("Authorization", "Cookie", "Private-Token")
+# headers that carry a credential: never sent over plain http except to loopback
+CREDENTIAL_HEADERS = frozenset({"authorization", "private-token"})
 _READ = 65536
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 _POOLED_HOSTS = 64  # hosts whose connection pools an adapter keeps
+_running = threading.local()  # ``end`` and ``max_bytes`` of the exchange running in a thread
 
 
 class ExchangeError(Exception):
@@ -59,6 +85,18 @@ class InvalidURL(Exception):
     """The URL or a header cannot be sent (no host, bad port, control characters)."""
 
 
+class RefusedScheme(InvalidURL):
+    """A redirect led to a URL that is not http(s)."""
+
+    def __init__(self, scheme: str) -> None:
+        super().__init__(scheme)
+        self.scheme = scheme
+
+
+class TooManyRedirects(Exception):
+    """More than ``MAX_REDIRECTS`` redirects."""
+
+
 class BodyTooLarge(Exception):
     """The body is (or says it is) larger than the cap; ``declared`` is its Content-Length."""
 
@@ -69,15 +107,299 @@ class BodyTooLarge(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """One response: status, headers (case-insensitive) and the decoded body."""
+    """One response: status, headers (case-insensitive), the decoded body, the URL that
+    answered (after redirects) and how many requests it took (retries and hops)."""
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    url: str = ""
+    attempts: int = 1
 
-    @property
-    def is_redirect(self) -> bool:
-        return self.status in REDIRECTS and "Location" in self.headers
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def rewrite(url: str, rules: Iterable[tuple[str, str]]) -> str:
+    """``url`` with the first matching ``(old prefix, new prefix)`` rule applied."""
+    for old, new in rules:
+        if url.startswith(old):
+            return new + url[len(old):]
+    return url
+
+
+def origin(url: str | SplitResult) -> str:
+    """``scheme://host[:port]`` of a URL (or of its ``urlsplit``), lower case, no credentials."""
+    parts = urlsplit(url) if isinstance(url, str) else url
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+
+
+def prefix_of(url: str) -> str:
+    """``url`` as a credential prefix: lower-case origin, path ending in ``/``."""
+    parts = urlsplit(url)
+    return origin(parts) + parts.path.rstrip("/") + "/"
+
+
+def under(url: str, prefix: str) -> bool:
+    """Whether ``url`` is at or below ``prefix`` (a ``prefix_of`` value): same scheme, host and
+    port, and a path that is the prefix's or continues it after a ``/``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (origin(parts) + parts.path.rstrip("/") + "/").startswith(prefix)
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 (also IPv4-mapped) and the name ``localhost``."""
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def may_carry_credentials(url: str) -> bool:
+    """A credential may go to ``url``: https, or plain http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and is_loopback(host)
+
+
+class Retries(Retry):
+    """urllib3's ``Retry`` with vbot's rules on top.
+
+    - a 403 carrying ``Retry-After`` (a secondary rate limit) is retried like a 429;
+    - a refusal whose ``Retry-After`` is beyond ``max_retry_after``, or that says the rate limit
+      is exhausted (``X-RateLimit-Remaining: 0``), is not retried: it goes back to the caller
+      at once (the client fails it as rate-limited; the GitHub sources pause their scope);
+    - backoff: full jitter, uniform in [0, ``backoff_factor`` * 2^(n-1)], n the retry number;
+    - no wait runs past the running exchange's ``end``: then the last answer (or error) stands.
+    """
+
+    max_retry_after: float = 60.0
+    _wait: float = 0.0
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 403 and has_retry_after and self.total \
+                and self._is_method_retryable(method):
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None,
+                  _pool: Any = None, _stacktrace: Any = None) -> Retry:
+        wait = None
+        if response is not None:
+            wait = retry_after(response.headers.get("Retry-After"))
+            if (wait is not None and wait > self.max_retry_after) \
+                    or response.headers.get("X-RateLimit-Remaining") == "0":
+                raise urllib3.exceptions.MaxRetryError(_pool, url or "", None)  # the caller's
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        assert isinstance(new, Retries)
+        new.max_retry_after = self.max_retry_after
+        if wait is None:
+            ceiling = self.backoff_factor * (2 ** (len(new.history) - 1))
+            wait = random.uniform(0, min(self.backoff_max, ceiling))
+        end = getattr(_running, "end", None)
+        if end is not None and time.monotonic() + wait >= end:  # no time left to wait for
+            raise urllib3.exceptions.MaxRetryError(_pool, url or "", error)
+        new._wait = wait
+        return new
+
+    def sleep(self, response: Any = None) -> None:
+        if self._wait > 0:
+            time.sleep(self._wait)
+
+
+def retries_for(retries: int, backoff: float, max_retry_after: float) -> Retries:
+    """The adapter's retry policy: ``retries`` more attempts after connection errors, read
+    errors (reset, timed out before the answer) and 429/5xx answers, for every method."""
+    policy = Retries(total=retries, connect=retries, read=retries, status=retries, other=0,
+                     redirect=False, allowed_methods=None, status_forcelist=RETRY_STATUS,
+                     backoff_factor=backoff, backoff_max=max(max_retry_after, backoff),
+                     raise_on_status=False, raise_on_redirect=False,
+                     respect_retry_after_header=True)
+    policy.max_retry_after = max_retry_after
+    return policy
+
+
+class Session(requests.Session):
+    """``requests.Session`` that attaches per-prefix credentials, applies URL rewrites to
+    redirect hops and refuses non-http(s) hops (see the module docstring)."""
+
+    def __init__(self, credentials: Sequence[tuple[str, Mapping[str, str]]] = (),
+                 rewrites: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self.credentials = tuple((prefix, dict(headers)) for prefix, headers in credentials)
+        self.rewrites = tuple(rewrites)
+        self._own = frozenset((name.lower(), value) for _, headers in self.credentials
+                              for name, value in headers.items())
+        self._credential_names = CREDENTIAL_HEADERS | {name for name, _ in self._own}
+        self.max_redirects = MAX_REDIRECTS
+        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.hooks["response"].append(_read_redirect_body)
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prep = super().prepare_request(request)
+        self._authorize(prep)
+        return prep
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        location = super().get_redirect_target(resp)
+        if location is None:
+            return None
+        try:
+            return rewrite(urljoin(resp.url, location), self.rewrites)
+        except ValueError:
+            return location  # requests refuses it when preparing the hop
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        headers = prepared_request.headers
+        url = prepared_request.url or ""
+        if origin(response.request.url or "") != origin(url):
+            for name in SECRET_HEADERS:
+                headers.pop(name, None)
+        for name, value in list(headers.items()):
+            if (name.lower(), value) in self._own:
+                del headers[name]
+        if self.trust_env and "Authorization" not in headers:
+            netrc = requests.utils.get_netrc_auth(url)
+            if netrc is not None:
+                prepared_request.prepare_auth(netrc)
+        self._authorize(prepared_request)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        scheme = urlsplit(request.url or "").scheme.lower()
+        if scheme not in ("http", "https"):
+            raise RefusedScheme(scheme or "schemeless")
+        return super().send(request, **kwargs)
+
+    def _authorize(self, prep: requests.PreparedRequest) -> None:
+        """This URL's credentials on, and every credential off where none may go."""
+        url = prep.url or ""
+        for prefix, headers in self.credentials:
+            if under(url, prefix):
+                prep.headers.update(headers)
+        names = [n for n in prep.headers if n.lower() in self._credential_names]
+        if names and not may_carry_credentials(url):
+            for name in names:
+                del prep.headers[name]
+
+
+class _UntilEnd(io.RawIOBase):
+    """The socket's reader for http.client, each read waiting at most until ``end``."""
+
+    def __init__(self, sock: Any, end: float) -> None:
+        super().__init__()
+        self._sock, self._end = sock, end
+        self._raw = sock.makefile("rb", buffering=0)  # keeps the socket open while in use
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the time limit of the exchange passed")
+        timeout = self._sock.gettimeout()
+        if timeout is None or timeout > left:
+            self._sock.settimeout(left)
+            try:
+                return self._raw.readinto(buffer)
+            finally:
+                self._sock.settimeout(timeout)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _LimitedResponse(http.client.HTTPResponse):
+    """http.client's response, reading through ``_UntilEnd`` when the exchange running in
+    this thread has an ``end``."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        end = getattr(_running, "end", None)
+        if end is not None:
+            self.fp.close()
+            self.fp = io.BufferedReader(_UntilEnd(sock, end))
+
+
+class _Connection(urllib3.connection.HTTPConnection):
+    response_class = _LimitedResponse
+
+
+class _TLSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _LimitedResponse
+
+
+class _Pool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
+_POOLS = {"http": _Pool, "https": _TLSPool}
+
+
+class Adapter(requests.adapters.HTTPAdapter):
+    """requests' ``HTTPAdapter`` whose connections read under the exchange's ``end``."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+            manager.pool_classes_by_scheme = _POOLS  # not SOCKS proxies: they have their own
+        return manager
+
+
+def new_session(headers: Mapping[str, str], pool_size: int, retries: Retries | None = None,
+                credentials: Sequence[tuple[str, Mapping[str, str]]] = (),
+                rewrites: Sequence[tuple[str, str]] = ()) -> Session:
+    """A session keeping at most ``pool_size`` connections per host (``pool_block``: a request
+    beyond that waits for one), retrying by ``retries`` (default: never)."""
+    session = Session(credentials, rewrites)
+    session.headers.update(headers)
+    adapter = Adapter(
+        pool_connections=_POOLED_HOSTS, pool_maxsize=max(1, pool_size), pool_block=True,
+        max_retries=retries if retries is not None else retries_for(0, 0.0, 0.0))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 _NETWORK = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
@@ -87,145 +409,62 @@ _UNSENDABLE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema
                requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
                requests.exceptions.URLRequired, urllib3.exceptions.LocationParseError,
                http.client.InvalidURL, UnicodeError)
-
-
-class ResendOnce(Retry):
-    """``Retry(total=1)`` for a connection that broke before any answer (``ProtocolError``) on
-    an idempotent method; a read timeout is raised as it is (the caller's retry decides)."""
-
-    def __init__(self, **kwargs: object) -> None:
-        kwargs = {"total": 1, "connect": 0, "read": 1, "status": 0, "other": 0,
-                  "redirect": False, "raise_on_status": False, **kwargs}
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-
-    def increment(self, *args: object, **kwargs: object) -> Retry:  # type: ignore[override]
-        error = kwargs.get("error", args[3] if len(args) > 3 else None)
-        if isinstance(error, urllib3.exceptions.ReadTimeoutError):
-            return Retry(0, read=False).increment(*args, **kwargs)  # re-raises the timeout
-        return super().increment(*args, **kwargs)  # type: ignore[arg-type]
-
-
-class Session(requests.Session):
-    """``requests.Session`` remembering per origin what the environment says for it (a sweep's
-    environment does not change while it runs): the proxy and CA settings of
-    ``merge_environment_settings`` and the ``.netrc`` credentials of ``get_netrc_auth``.
-
-    ``prepared`` builds a request with ``PreparedRequest``'s own ``prepare_*`` steps (URL
-    checking and quoting, header validation, body, auth, hooks) without ``prepare_request``'s
-    per-request merging of cookie jars and settings dicts: this session never stores or sends
-    a cookie (its policy allows no domain) and has no params or auth of its own, so that
-    merging never changes the request. ``send`` is requests' own.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._netrc: dict[tuple[str, str], Any] = {}
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
-        if proxies or not isinstance(url, str):
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, stream, verify, cert)
-        found = self._environment.get(key)
-        if found is None:
-            found = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-    def netrc_auth(self, url: str) -> Any:
-        """``requests.utils.get_netrc_auth(url)``, asked once per origin (it reads the file)."""
-        if not self.trust_env:
-            return None
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._netrc:
-            self._netrc[key] = requests.utils.get_netrc_auth(url)
-        return self._netrc[key]
-
-    def prepared(self, method: str, url: str, headers: Mapping[str, str],
-                 data: bytes | None = None, auth: Any = None) -> requests.PreparedRequest:
-        """What ``prepare_request(Request(method, url, headers=headers, data=data, auth=auth))``
-        gives for this session: its headers under the request's, ``.netrc`` credentials when
-        the request brings no auth, no cookies."""
-        if self.cookies or self.auth or self.params:  # not this module's session: no shortcut
-            return self.prepare_request(requests.Request(method, url, headers=dict(headers),
-                                                         data=data, auth=auth))
-        merged = requests.structures.CaseInsensitiveDict(self.headers)
-        merged.update(headers)
-        prep = requests.PreparedRequest()
-        prep.prepare_method(method)
-        prep.prepare_url(url, None)
-        prep.prepare_headers({k: v for k, v in merged.items() if v is not None})
-        prep.prepare_cookies(requests.cookies.RequestsCookieJar())
-        prep.prepare_body(data, None, None)
-        prep.prepare_auth(auth if auth else self.netrc_auth(url), url)
-        prep.prepare_hooks(self.hooks)
-        return prep
-
-    def exchange(self, method: str, url: str, headers: Mapping[str, str],
-                 data: bytes | None, timeout: tuple[float, float],
-                 auth: Any = None) -> requests.Response:
-        """``request(method, url, headers=..., data=..., timeout=..., stream=True,
-        allow_redirects=False, auth=auth)``, through ``prepared`` and requests' ``send``."""
-        prep = self.prepared(method, url, headers, data, auth)
-        assert prep.url is not None
-        settings = self.merge_environment_settings(prep.url, {}, True, None, None)
-        return self.send(prep, timeout=timeout, allow_redirects=False, **settings)
-
-
-def new_session(headers: Mapping[str, str], pool_size: int) -> requests.Session:
-    """A session whose connection pool per host holds ``pool_size`` connections."""
-    session = Session()
-    session.headers.update(headers)
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=_POOLED_HOSTS, pool_maxsize=max(1, pool_size),
-        max_retries=ResendOnce())
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+_TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
 
 
 def exchange(session: requests.Session, method: str, url: str, headers: Mapping[str, str],
              timeout: tuple[float, float], data: bytes | None, max_bytes: int,
              end: float | None) -> Answer:
-    """Send one request and read the answer (blocking); redirects are returned."""
+    """Send one request (retries and redirects as the session does them) and read the answer
+    (blocking). ``end``: a ``time.monotonic()`` time by which everything must be over."""
     if _UNSAFE.search(url):  # requests would quote or drop some of these: refuse instead
         raise InvalidURL("control characters or spaces in the URL")
-    sent = dict(headers)
-    # vbot's own Authorization wins: requests would otherwise let a ~/.netrc entry replace it
-    own = _as_is if any(k.lower() == "authorization" for k in sent) else None
+    _running.end, _running.max_bytes = end, max_bytes
     try:
-        if isinstance(session, Session):
-            resp = session.exchange(method, url, sent, data, timeout, auth=own)
-        else:
-            resp = session.request(method, url, headers=sent, data=data, timeout=timeout,
-                                   stream=True, allow_redirects=False, auth=own)
-    except requests.exceptions.Timeout as exc:
-        raise ExchangeTimeout(type(exc).__name__) from None
-    except _UNSENDABLE as exc:
-        raise InvalidURL(f"{type(exc).__name__}: {exc}") from None
-    except ValueError as exc:  # e.g. a header value requests will not send
-        raise InvalidURL(str(exc)) from None
-    except _NETWORK as exc:
-        raise ExchangeError(_why(exc)) from None
-    try:
-        body = b"" if method == "HEAD" else _read_body(resp, max_bytes, end)
-    except BaseException:
-        resp.close()  # a half-read connection is not reused
-        raise
-    resp.raw.release_conn()  # read to the end: the connection goes back to the pool
-    return Answer(resp.status_code, resp.headers, body)
+        try:
+            resp = session.request(method, url, headers=dict(headers), data=data,
+                                   timeout=timeout, stream=True, allow_redirects=True)
+        except (InvalidURL, TooManyRedirects, BodyTooLarge, ExchangeError):
+            raise
+        except requests.exceptions.TooManyRedirects as exc:
+            if exc.response is not None:
+                exc.response.close()  # its connection goes back to the pool
+            raise TooManyRedirects() from None
+        except _UNSENDABLE as exc:
+            raise InvalidURL(f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # e.g. a header value requests will not send
+            raise InvalidURL(str(exc)) from None
+        except _NETWORK as exc:
+            if _timed_out(exc):
+                raise ExchangeTimeout(_why(exc)) from None
+            raise ExchangeError(_why(exc)) from None
+        try:
+            body = b"" if method == "HEAD" else _read_body(resp, max_bytes)
+        except BaseException:
+            resp.close()  # a half-read connection is not reused
+            raise
+        resp.raw.release_conn()  # read to the end: the connection goes back to the pool
+        attempts = sum(1 + len(getattr(getattr(r.raw, "retries", None), "history", ()) or ())
+                       for r in (*resp.history, resp))
+        return Answer(resp.status_code, resp.headers, body, resp.url or url, attempts)
+    finally:
+        _running.end = _running.max_bytes = None
 
 
-def _as_is(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """An auth hook that changes nothing (the request carries its own Authorization)."""
-    return request
+def _read_redirect_body(resp: requests.Response, **_: Any) -> requests.Response:
+    """Response hook: read a redirect's body under the cap before requests consumes it
+    (requests would read any length)."""
+    if resp.is_redirect:
+        max_bytes = getattr(_running, "max_bytes", None)
+        try:
+            _read_body(resp, max_bytes if max_bytes is not None else 1 << 20)
+        except BaseException:
+            resp.close()
+            raise
+    return resp
 
 
-def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> bytes:
+def _read_body(resp: requests.Response, max_bytes: int) -> bytes:
     declared = resp.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge(declared)
@@ -233,7 +472,7 @@ def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> by
     size = 0
     try:
         while True:
-            # read1: one wait for data at most, so a trickling body cannot outlive ``end``
+            # read1: one wait for data at most (bounded by ``end``, see ``_UntilEnd``)
             chunk = resp.raw.read1(_READ, decode_content=True)
             if not chunk:
                 return b"".join(chunks)
@@ -241,12 +480,27 @@ def _read_body(resp: requests.Response, max_bytes: int, end: float | None) -> by
             if size > max_bytes:
                 raise BodyTooLarge()
             chunks.append(chunk)
-            if end is not None and time.monotonic() >= end:
-                raise ExchangeTimeout("the body was still arriving at the deadline")
-    except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+    except _TIMEOUTS as exc:
         raise ExchangeTimeout(type(exc).__name__) from None
     except _NETWORK as exc:
         raise ExchangeError(_why(exc)) from None
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a timeout is anywhere in ``exc``'s chain of causes (urllib3 wraps a read
+    timeout in ``MaxRetryError`` and requests that in ``ConnectionError``)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, _TIMEOUTS):
+            return True
+        nxt = seen.__cause__ or seen.__context__ or getattr(seen, "reason", None)
+        if not isinstance(nxt, BaseException) and seen.args \
+                and isinstance(seen.args[0], BaseException):
+            nxt = seen.args[0]
+        seen = nxt if isinstance(nxt, BaseException) and nxt is not seen else None
+    return False
 
 
 def _why(exc: BaseException) -> str:

@@ -124,14 +124,17 @@ class RunReport:
             f"{counts[k]} {k.replace('_', ' ')}" for k in
             ("checked", "new", "unchanged", "errors", "skipped", "no_source")), file=out)
         if "commit" in self.extra:
-            sha = self.extra.get("commit")
-            pushed = ", pushed" if self.extra.get("pushed") else ""
-            print(f"  commit {sha[:12]}{pushed}" if sha else "  no changes, no commit", file=out)
+            print(f"  {self.commit_line()}", file=out)
+        for outage in self.extra.get("outages", []):
+            print(f"  ! outage: {outage_line(outage)}", file=out)
+        if self.extra.get("report_error"):
+            print(f"  ! {self.extra['report_error']}", file=out)
         self.print_table(out)
         limit = self.extra.get("host_limit")
         if limit and limit.get("held_back"):
             host, count = next(iter(limit["held_back"].items()))
-            print(f"  host limit: {host} held back {count} requests (limit {limit['per_host']} "
+            print(f"  host limit: {host} held back {_n(count, 'request')} "
+                  f"(limit {limit['per_host']} "
                   f"per host; raise [http] per_host or VBOT_HTTP_PER_HOST; --workers "
                   f"{limit['workers']})", file=out)
         for failure in self.failures()[:10]:
@@ -141,8 +144,22 @@ class RunReport:
         unasked = Counter(o.reason for o in self.outcomes.values()  # --skip-unconfigured
                           if o.status == SKIPPED and o.source and o.reason)
         if unasked:
-            print("  not checked: " + ", ".join(f"{n} nodes, {why}" for why, n in
+            print("  not checked: " + ", ".join(f"{_n(n, 'node')}, {why}" for why, n in
                                                 sorted(unasked.items())), file=out)
+
+    def commit_line(self) -> str:
+        """What became of the run's commit: the one on the remote (after any rebase), or
+        why there is none."""
+        sha = self.extra.get("commit")
+        if self.extra.get("landed_elsewhere"):
+            return ("nothing left to push: every change of this run was already on the "
+                    "remote (pushed by another run); no commit")
+        if not sha:
+            return "no changes, no commit"
+        pushed = ", pushed" if self.extra.get("pushed") else ""
+        rebased = self.extra.get("rebased_from")
+        note = f" (rebased onto the remote; was {rebased[:12]})" if rebased else ""
+        return f"commit {sha[:12]}{pushed}{note}"
 
     def print_table(self, out: TextIO) -> None:
         """Outcomes by source as a small table, then the time taken by phase."""
@@ -157,6 +174,20 @@ class RunReport:
         if self.durations:
             print(f"  took {self.elapsed():.1f}s (" + ", ".join(
                 f"{k} {v:.1f}s" for k, v in self.durations.items()) + ")", file=out)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def outage_line(outage: dict[str, Any]) -> str:
+    """One line about a source judged down (``vbot/run/outage.py``), from the report."""
+    where = (f"; check {outage['setting']}" if outage.get("setting")
+             else "; check the network, proxy and [http] rewrite settings")
+    sample = f" (e.g. {outage['sample_url']})" if outage.get("sample_url") else ""
+    return (f"{outage['source']}: {outage['failed']} of {_n(outage['checked'], 'node')} "
+            f"failed with {outage['kind']}{sample}: an outage or a wrong setting, not an "
+            f"answer about the nodes; their previous results are kept{where}")
 
 
 def _cpu_seconds() -> float:

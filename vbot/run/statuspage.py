@@ -52,6 +52,11 @@ svg text{font:11px system-ui,sans-serif;fill:#444}
 """
 
 
+def plural(count: int, word: str) -> str:
+    """``1 sweep``, ``2 sweeps``, ``0 sweeps``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
@@ -139,7 +144,7 @@ def render_html(data: StatusData, title: str) -> str:
     else:
         out.append('<p class="muted">No upstream failures.</p>')
 
-    out.append(f'<h2 id="history">Sweep history ({len(data.sweeps)} sweeps)</h2>')
+    out.append(f'<h2 id="history">Sweep history ({plural(len(data.sweeps), "sweep")})</h2>')
     out.append(chart_svg(data.sweeps))
     if data.sweeps:
         out.append("<table><tr><th>date</th><th>run</th><th>checked</th><th>new</th>"

@@ -7,7 +7,9 @@ release documents carry their notes, so only one small page) and
 highest by conda order wins: "latest" is only the most recently published release. Tags become
 versions by stripping known prefixes (``v``, ``release-``, ``<name>-``, the prefix the recipe
 URL itself uses); tags in another numbering scheme than the current version are set aside.
-``GITHUB_TOKEN`` is sent to the API origin only.
+``GITHUB_TOKEN`` is sent to URLs under the API base only, and never over plain http to a
+host that is not loopback (``vbot/httpclient/client.py``). Every request, REST or GraphQL, goes
+through the API base's rate limit (``vbot/sources/github_ratelimit.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vbot.httpclient.client import JsonDigest, Response, origin
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.sources.base import Source
 from vbot.sources.github_graphql import GraphQLBatches
+from vbot.sources.github_ratelimit import RateLimit
 from vbot.sources.tags import tags_to_versions
 
 _REPO = re.compile(r"^/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(/|$)")
@@ -86,15 +89,24 @@ class GitHub(Source[tuple[str, str, str]]):
         return {base: {"Authorization": f"Bearer {token}"}}
 
     _graphql: GraphQLBatches | None = None
+    _limit: RateLimit | None = None
+
+    def limit(self) -> RateLimit:
+        """The API base's rate limit, shared by every request of this source."""
+        if self._limit is None or self._limit.http is not self.ctx.http:
+            self._limit = RateLimit(self.ctx.http, self.base_url())
+        return self._limit
 
     def batches(self) -> bool:
-        return bool(self.ctx.config.github_token)
+        """GraphQL needs the token, and the token must really be sent to the API."""
+        return bool(self.ctx.config.github_token) \
+            and self.ctx.http.credentialed(f"{self.base_url()}/graphql")
 
     def prefetch(self, nodes: Sequence[NodeInfo]) -> None:
         """With a token, answer from batched GraphQL queries (vbot/sources/github_graphql.py)."""
         if self.batches():
             repos = [t[:2] for t in map(self.match, nodes) if t is not None]
-            self._graphql = GraphQLBatches(self.ctx.http, self.base_url(), repos)
+            self._graphql = GraphQLBatches(self.limit(), self.base_url(), repos)
 
     def match(self, node: NodeInfo) -> tuple[str, str, str] | None:
         for url in node.urls:
@@ -109,7 +121,7 @@ class GitHub(Source[tuple[str, str, str]]):
         url: str | None = f"{api}/tags?per_page=100"
         names: list[str] = []
         for page in range(pages):
-            resp = await self.ctx.http.get(url, ACCEPT, ok=(200, 404), digest=TAG_NAMES.digest)
+            resp = await self.limit().get(url, ACCEPT, ok=(200, 404), digest=TAG_NAMES.digest)
             if resp.status == 404:
                 return None if page == 0 else names
             names += [t["name"] for t in _names(resp.json(), "name", what)]
@@ -127,8 +139,8 @@ class GitHub(Source[tuple[str, str, str]]):
             return batched.versions(node, url)
         what = f"{owner}/{repo}"
         api = f"{self.base_url()}/repos/{owner}/{repo}"
-        rel = await self.ctx.http.get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
-                                      ok=(200, 404), digest=RELEASE_TAGS.digest)
+        rel = await self.limit().get(f"{api}/releases?per_page={RELEASES_PAGE}", ACCEPT,
+                                     ok=(200, 404), digest=RELEASE_TAGS.digest)
         stable: list[str] = []
         unstable: set[str] = set()
         if rel.status == 200:

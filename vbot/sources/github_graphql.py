@@ -10,7 +10,8 @@ Per repository the query asks what the REST calls ask: the newest ``RELEASES`` r
 draft, prerelease) and the newest ``TAGS`` tags (by tag commit date; the REST path pages through
 all tags, GraphQL takes the newest ``TAGS``). A repository
 GraphQL reports missing is a permanent "not found"; when a batch query itself fails, its nodes
-fall back to the REST calls (``lookup`` returns None).
+fall back to the REST calls (``lookup`` returns None). Queries go through the GitHub
+source's rate limit (``vbot/sources/github_ratelimit.py``), which REST calls share.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vbot.errors import UpstreamError
-from vbot.httpclient.client import HttpClient
 from vbot.repo.nodeinfo import NodeInfo
+from vbot.sources.github_ratelimit import RateLimit
 from vbot.sources.tags import tags_to_versions
 
 BATCH = 100  # repositories per query (GitHub allows up to 100 nodes per connection page)
@@ -114,7 +115,7 @@ class _Batch:
 class GraphQLBatches:
     """Batched lookups for the repositories of one sweep (on the sweep's event loop)."""
 
-    def __init__(self, http: HttpClient, api_url: str,
+    def __init__(self, http: RateLimit, api_url: str,
                  repos: Sequence[tuple[str, str]], size: int = BATCH) -> None:
         self.http = http
         self.url = api_url.rstrip("/") + "/graphql"
