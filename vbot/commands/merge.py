@@ -279,7 +279,7 @@ def print_summary(result: MergeResult, out: TextIO) -> None:
     print(f"merge {result.report.run_id}: {result.changed} new_version updates, "
           f"{result.unchanged} unchanged, {result.report.commit_line()}", file=out)
     result.report.print_table(out)
-    how = extra.get("incremental") or {}
+    how = result.report.extra.get("incremental") or {}
     if how.get("incremental"):
         print(f"  incremental: {how['files']} versions files changed since "
               f"{str(how['base']['from'])[:12]}", file=out)
