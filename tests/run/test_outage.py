@@ -87,7 +87,8 @@ def test_html_for_everything_is_an_outage_too(
         swept: Any, tmp_path: Path, fake: Any, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     world = _newer_black()
-    world["faults"] = [{"path": "/pypi/*", "kind": "html"}]  # a captive portal
+    # a captive portal, in front of the change feed too (XML-RPC and the simple index)
+    world["faults"] = [{"path": p, "kind": "html"} for p in ("/pypi*", "/simple*")]
     fake.set_world(world)
     code, text = _sweep(swept, tmp_path, capsys)
     assert code == 1
