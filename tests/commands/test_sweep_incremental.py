@@ -461,3 +461,18 @@ def test_full_every_setting_from_vbot_toml(data: Repo) -> None:
     report = data.sweep()  # settings of the checks unchanged: the net decides, every node
     assert rows(report)["pypi"]["checked"] == {"safety net": 4}
     assert report.extra["incremental"]["net"]["full_every"] == 1
+
+
+def test_incremental_with_the_process_executor(pypi_feed: Repo) -> None:
+    """The coordinator decides what to check and keeps the cursor; the workers check."""
+    from vbot.run.executors import ExecutorSpec
+
+    data = pypi_feed
+    spec = ExecutorSpec("process", processes=2)
+    data.sweep(executor=spec)
+    data.release("beta", "7.0")
+    report = data.sweep(executor=spec)
+    assert rows(report)["pypi"]["checked"] == {"changed": 1}
+    assert report.extra["executor"]["kind"] == "process" and report.extra["executor"]["chunks"]
+    assert data.remote.show(sharded_relpath("versions", "beta")) == {"new_version": "7.0"}
+    assert data.cursor()["pending"] == []
