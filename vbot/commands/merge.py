@@ -10,13 +10,15 @@ line only; a new one takes the style of an existing file of the folder.
 
 Incremental: a merge commit carries a ``Vbot-Merge-Base: <tree>`` trailer, the root tree
 the merge read (a trailer, not a file: a merge commit touches only what it merged). The next
-merge finds the newest such trailer (a shallow clone fetches older commits until it holds
-one) and reads only the versions files of the nodes that can merge differently since that
-tree (``git diff --name-only``): a changed versions file, a changed node document or
-``graph.json`` entry (the node's ``version``), a changed ``version_pr_info`` file (its
-``new_version``). Every other node would merge to what it holds already, so the result is a
-full merge's. No usable base (none yet, not a tree id, no longer in the history), ``--full``,
-or a merge that could not write a file: every file, as before.
+merge finds the newest such commit (a shallow clone fetches older commits until it holds one)
+and reads only the versions files of the nodes that can merge differently since that commit
+(``git diff --name-only``; a revert of its results shows up there too): a changed versions
+file, a changed node document or ``graph.json`` entry (the node's ``version``), a changed
+``version_pr_info`` file (its ``new_version``). When that merge was rebased onto commits it
+never read (its parent's tree is not the trailer's), what changed since the trailer's tree
+is read as well. Every other node would merge to what it holds already, so the result is a
+full merge's. No usable base (none in the last ``MAX_DEPTH`` commits, not a tree id),
+``--full``, or a merge that could not write a file: every file, as before.
 """
 
 from __future__ import annotations
