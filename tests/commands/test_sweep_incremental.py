@@ -398,15 +398,20 @@ def test_pypi_feed_end_to_end(pypi_feed: Repo) -> None:
     assert data.cursor()["sources"]["pypi"]["serial"] > serial
 
 
-def test_pypi_stale_copy_stays_pending(pypi_feed: Repo) -> None:
+@pytest.mark.parametrize("kind", ["local", "process"])
+def test_pypi_stale_copy_stays_pending(pypi_feed: Repo, kind: str) -> None:
     """The JSON API answers from a copy older than the feed's serial: transient, the result
-    is kept and the node is checked again until the copy is fresh."""
+    is kept and the node is checked again until the copy is fresh; also when worker
+    processes do the checks (they get the feed's serials from the sweep)."""
+    from vbot.run.executors import ExecutorSpec
+
+    spec = ExecutorSpec(kind, processes=2) if kind != "local" else ExecutorSpec()
     data = pypi_feed
     data.sweep()
     data.world["pypi"]["beta"]["versions"].append("2.0")
     data.world["pypi"]["beta"]["stale"] = True
     data.release("alpha", "2.0")  # a result to commit, so the cursor moves
-    report = data.sweep()
+    report = data.sweep(executor=spec)
     assert report.outcomes["beta"].status == "transient" and "stale" in \
         report.outcomes["beta"].reason
     assert data.cursor()["pending"] == ["beta"]

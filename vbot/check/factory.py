@@ -6,6 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vbot.check.checker import Checker
 from vbot.config import Config
@@ -46,10 +47,15 @@ class CheckerFactory:
     workers: int
     deadline_wall: float | None = None  # the sweep deadline as time.time()
     cache_dir: str | None = None  # the HTTP cache (SQLite: processes on one machine share it)
+    # (source, Source.feed_state()) of the coordinator's sources, taken after the feeds
+    feed_states: tuple[tuple[str, Any], ...] = ()
 
     def __call__(self) -> Checker:
         cache = HttpCache(Path(self.cache_dir)) if self.cache_dir else None
         http = make_http(self.config, self.workers, cache, warn=False)
         if self.deadline_wall is not None:
             http.set_deadline(time.monotonic() + (self.deadline_wall - time.time()))
-        return Checker(Context(config=self.config, http=http))
+        checker = Checker(Context(config=self.config, http=http))
+        for name, state in self.feed_states:
+            checker.sources[name].adopt_feed_state(state)
+        return checker

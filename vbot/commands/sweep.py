@@ -205,10 +205,6 @@ def sweep(opts: SweepOptions) -> RunReport:
                 incr = Incremental(ws.path, repo, checker, config, branch=ws.branch,
                                    shard=(opts.shard.index, opts.shard.count)
                                    if opts.shard else None, full=opts.full, day=opts.today)
-        # local: checker.check runs here; process/dask: each worker builds its own from a recipe
-        factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
-                                 str(cache_dir) if cache is not None else None)
-        runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         secrets = [config.github_token, *http.secrets()]
         progress = Progress(len(names), "sweep", out, enabled=opts.progress)
         stack.callback(progress.close)
@@ -228,6 +224,13 @@ def sweep(opts: SweepOptions) -> RunReport:
                 incr.ask_feeds(infos)
                 infos = incr.select(infos, progress.advance)
             report.extra["incremental"] = incr.summary()
+        # local: checker.check runs here; process/dask: each worker builds its own from a
+        # recipe, with what the feeds told this checker's sources
+        states = tuple((name, state) for name, source in checker.sources.items()
+                       if (state := source.feed_state()) is not None)
+        factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
+                                 str(cache_dir) if cache is not None else None, states)
+        runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
         if checker.batches() or opts.executor.kind != "local":
             with report.phase("load"):  # batches are planned over every node; chunks need a list
                 infos = list(infos)

@@ -195,5 +195,15 @@ class Source(Generic[Target]):
         node of the source and says why once."""
         return None
 
+    def feed_state(self) -> Any:
+        """What checks need from this sweep's ``changes`` answer (picklable; None: nothing).
+
+        Process and Dask workers build their own sources and never ask the feed: the sweep
+        hands them this, and they ``adopt_feed_state`` it before their first check."""
+        return None
+
+    def adopt_feed_state(self, state: Any) -> None:
+        """Take the ``feed_state`` of the coordinator's instance of this source."""
+
     async def versions(self, target: Target, node: NodeInfo) -> list[str]:  # pragma: no cover
         raise NotImplementedError

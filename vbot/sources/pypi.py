@@ -102,6 +102,13 @@ class PyPI(Source[str]):
     def feed_key(self, target: str) -> str | None:
         return normalise(target)
 
+    def feed_state(self) -> dict[str, int] | None:
+        """The feed's serial per changed project: a worker's stale-copy check needs them."""
+        return dict(self.feed_serials) or None
+
+    def adopt_feed_state(self, state: Any) -> None:
+        self.feed_serials = dict(state)
+
     async def changes(self, cursor: Any) -> Changes | None:
         self.feed_serials = {}
         try:
