@@ -188,3 +188,21 @@ def test_vbot_toml_is_checked_as_a_sweep_would(tmp_path: Path, capsys, monkeypat
     repo.git.add("vbot.toml")
     assert main(["validate", "--staged"]) == 0
     assert "1 staged files checked, ok" in capsys.readouterr().err
+
+
+def test_sweep_cursors_are_checked(tmp_path: Path, capsys) -> None:
+    """``.vbot/sweep-cursor*.json`` (written by incremental sweeps) are checked against the
+    cursor schema; a hand-edited cursor that a sweep would ignore is reported."""
+    from vbot.repo.cursor import dumps_sweep
+
+    root = _repo(tmp_path / "repo")
+    good = dumps_sweep("a" * 40, {"pypi": {"serial": 7}}, ["beta"])
+    (root / ".vbot").mkdir()
+    (root / ".vbot" / "sweep-cursor.json").write_text(good)
+    (root / ".vbot" / "sweep-cursor-1-of-2.json").write_text(good)
+    assert main(["validate", str(root)]) == 0
+    assert "7 files checked, ok" in capsys.readouterr().err
+    write_json(root / ".vbot" / "sweep-cursor-1-of-2.json", {"base": 3, "sources": {}})
+    assert main(["validate", str(root)]) == 1
+    found = _problems(capsys.readouterr().out)
+    assert list(found) == [f"{root.as_posix()}/.vbot/sweep-cursor-1-of-2.json"]

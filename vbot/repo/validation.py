@@ -1,4 +1,5 @@
-"""Validation of data repo files against schemas/: graph.json, versions files, new_version.
+"""Validation of data repo files against schemas/: graph.json, versions files, new_version,
+the sweep cursors in ``.vbot/``.
 
 Used by ``vbot validate`` (and so by the git hook and the pre-commit framework hook). The
 schemas decide (``vbot.repo.schema``: the same compiled validators as sweep and merge use); on top,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from vbot.repo.graph import structure_problems
 from vbot.repo.paths import SHARD_DEPTH, shard_parts, unsafe_reason
 
 GRAPH = "graph"
+CURSOR = "cursor"
 VERSIONS = "versions"
 PR_INFO = "version_pr_info"
 FOLDERS = (VERSIONS, PR_INFO)
@@ -30,6 +33,8 @@ def classify(rel: str) -> str | None:
     """Which kind of data repo file ``rel`` (posix, relative to the repo root) is, if any."""
     if rel == "graph.json":
         return GRAPH
+    if re.fullmatch(r"\.vbot/sweep-cursor(-[0-9]+-of-[0-9]+)?\.json", rel):
+        return CURSOR
     top, _, rest = rel.partition("/")
     if top in FOLDERS and rest and rel.endswith(".json"):
         name = rel.rsplit("/", 1)[-1]
@@ -70,7 +75,7 @@ class Validator:
         self.files += 1
         if data is None:
             return ["cannot read the file"]
-        found = [] if kind == GRAPH else _location(kind, rel)
+        found = [] if kind in (GRAPH, CURSOR) else _location(kind, rel)
         key = (kind, data)
         cached = self._cache.get(key)
         if cached is None:
@@ -88,6 +93,8 @@ class Validator:
             return [f"not UTF-8 text at byte {exc.start}"]
         if kind == VERSIONS:
             return schema.problems("versions", doc)
+        if kind == CURSOR:
+            return schema.problems("cursor", doc)
         if kind == PR_INFO:
             if not isinstance(doc, dict):
                 return ["version_pr_info document is not a JSON object"]
@@ -141,6 +148,7 @@ def data_files(root: Path) -> list[str]:
     than nodes.
     """
     found = ["graph.json"] if (root / "graph.json").is_file() else []
+    found += [rel for rel in _scan(os.fspath(root), ".vbot") if classify(rel) == CURSOR]
     for folder in FOLDERS:
         found += _scan(os.fspath(root), folder)
     return found
