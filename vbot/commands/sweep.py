@@ -6,17 +6,18 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vbot.check.checker import Checker
 from vbot.check.factory import CheckerFactory, deadline_at, make_http
 from vbot.check.outcome import INVALID, SKIPPED, TRANSIENT, Outcome
 from vbot.check.preflight import screen, unconfigured
-from vbot.config import load_config
+from vbot.config import Config, load_config
 from vbot.errors import VbotError
 from vbot.git.workspace import Workspace
 from vbot.httpclient.cache import HttpCache, default_cache_dir
+from vbot.httpclient.client import HttpClient
 from vbot.redact import redact
 from vbot.repo import schema
 from vbot.repo.datarepo import DataRepo, NodeDocError
@@ -177,12 +178,115 @@ def write_cursor(repo: DataRepo, incr: Incremental) -> str:
     return incr.relpath
 
 
+@dataclass
+class Recording:
+    """Where a sweep's outcomes go as they arrive: redacted, held while their source may be
+    down (``vbot/run/outage.py``), recorded in versions files, told to the incremental
+    bookkeeping, reported."""
+
+    repo: DataRepo
+    report: RunReport
+    writer: FileWriter
+    secrets: list[str | None]
+    progress: Progress
+    incr: Incremental | None
+    new_style: Style = CANONICAL  # of the versions folder's files, for new ones
+    # the versions schema, loaded once: a schema changed mid-sweep counts next time
+    rules: schema.Schema = field(default_factory=lambda: schema.load("versions"))
+    outages: OutageGuard = field(default_factory=OutageGuard)
+    written: dict[str, str] = field(default_factory=dict)  # node -> repo-relative path
+
+    def sink(self, outcome: Outcome) -> None:
+        """One outcome from the runner."""
+        if outcome.reason:  # reasons go to files, reports and logs: never a secret,
+            # and always text that can be written (no lone surrogates from hostile data)
+            text = redact(outcome.reason, self.secrets)
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+            outcome = replace(outcome, reason=text)
+        if not self.outages.hold(outcome):  # failures wait: is their source down?
+            self.store(outcome)
+        self.progress.advance()
+
+    def store(self, outcome: Outcome) -> None:
+        with self.report.phase("write", cpu=False):
+            outcome, result = record(self.repo, outcome, self.writer, self.new_style,
+                                     self.rules)
+            self.report.add(outcome, result)
+            if self.incr is not None:
+                self.incr.settle(outcome, result)
+            if result == "written":
+                self.written[outcome.node] = self.repo.doc_relpath("versions", outcome.node)
+
+    def settle(self) -> None:
+        """After the last check: held failures are written, or kept (an outage)."""
+        settle(self.outages, self.report, self.store)
+
+    def close(self) -> None:
+        """The writer closes; files it could not write are taken back."""
+        with self.report.phase("write"):
+            failed = self.writer.close()
+        for node, reason in failed.items():
+            self.report.retract_write(Outcome(node, INVALID, reason=reason))
+            self.written.pop(node, None)
+            if self.incr is not None:
+                self.incr.unsettle(node)
+        self.report.extra["writer"] = "process" if self.writer.offloaded else "in-process"
+
+
+def plan(opts: SweepOptions, repo: DataRepo, names: list[str], checker: Checker,
+         incr: Incremental | None, report: RunReport,
+         progress: Progress) -> Iterable[NodeInfo]:
+    """The nodes to check, in order: unreadable and skipped nodes reported, nodes needing an
+    unconfigured source screened, the change feeds asked and the unchanged nodes set aside,
+    batches planned. Without batches or feeds the documents are read as the checks go, so
+    the first requests leave at once."""
+    infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
+    broken = unconfigured(checker)
+    if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
+        def skipped(outcome: Outcome) -> None:
+            report.add(outcome, "skipped")
+            progress.advance()
+
+        with report.phase("load"):
+            infos = screen(infos, checker, broken, opts.skip_unconfigured, skipped)
+        report.extra["unconfigured"] = dict(sorted(broken.items()))
+    if incr is not None:  # every feed is asked before the first check
+        with report.phase("feeds"):
+            infos = list(infos)
+            incr.ask_feeds(infos)
+            infos = incr.select(infos, progress.advance)
+        report.extra["incremental"] = incr.summary()
+    if checker.batches() or opts.executor.kind != "local":
+        with report.phase("load"):  # batches are planned over every node; chunks need a list
+            infos = list(infos)
+        checker.prefetch(infos)
+    return infos
+
+
+def add_run_facts(report: RunReport, opts: SweepOptions, config: Config, http: HttpClient,
+                  runner: Runner, cache: HttpCache | None, deadline: float | None) -> None:
+    """Requests, host-limit waits, cache, deadline and executor figures for the report."""
+    report.extra["requests"] = http.requests_made + runner.requests_made
+    held = http.held_back + runner.held_back
+    if held:  # the per-host limit, not --workers, held requests back: say where
+        report.extra["host_limit"] = {"per_host": config.http.per_host,
+                                      "workers": opts.workers,
+                                      "held_back": dict(held.most_common(5))}
+    if cache is not None:
+        report.extra["http_cache"] = cache.stats()
+    if deadline is not None:
+        report.extra["deadline_reached"] = time.monotonic() >= deadline
+    if opts.executor.kind != "local" or opts.shard:
+        report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
+                                    "failed_chunks": runner.failed_chunks,
+                                    "shard": str(opts.shard) if opts.shard else None}
+
+
 def sweep(opts: SweepOptions) -> RunReport:
     """Clone/update, check, record, commit once, push (see docs/failure-behaviour.md)."""
     started = time.monotonic()
     deadline = None if opts.deadline is None else started + opts.deadline
     report = RunReport("sweep", new_run_id("sweep"))
-    out = sys.stderr
     with ExitStack() as stack:
         with report.phase("clone"):
             ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
@@ -205,25 +309,9 @@ def sweep(opts: SweepOptions) -> RunReport:
                 incr = Incremental(ws.path, repo, checker, config, branch=ws.branch,
                                    shard=(opts.shard.index, opts.shard.count)
                                    if opts.shard else None, full=opts.full, day=opts.today)
-        secrets = [config.github_token, *http.secrets()]
-        progress = Progress(len(names), "sweep", out, enabled=opts.progress)
+        progress = Progress(len(names), "sweep", sys.stderr, enabled=opts.progress)
         stack.callback(progress.close)
-        infos: Iterable[NodeInfo] = node_infos(repo, names, report, progress.advance)
-        broken = unconfigured(checker)
-        if broken:  # a setting is not an upstream answer: stop here, or leave those nodes be
-            def skipped(outcome: Outcome) -> None:
-                report.add(outcome, "skipped")
-                progress.advance()
-
-            with report.phase("load"):
-                infos = screen(infos, checker, broken, opts.skip_unconfigured, skipped)
-            report.extra["unconfigured"] = dict(sorted(broken.items()))
-        if incr is not None:  # every feed is asked before the first check
-            with report.phase("feeds"):
-                infos = list(infos)
-                incr.ask_feeds(infos)
-                infos = incr.select(infos, progress.advance)
-            report.extra["incremental"] = incr.summary()
+        infos = plan(opts, repo, names, checker, incr, report, progress)
         # local: checker.check runs here; process/dask: each worker builds its own from a
         # recipe, with what the feeds told this checker's sources
         states = tuple((name, state) for name, source in checker.sources.items()
@@ -231,69 +319,22 @@ def sweep(opts: SweepOptions) -> RunReport:
         factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
                                  str(cache_dir) if cache is not None else None, states)
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
-        if checker.batches() or opts.executor.kind != "local":
-            with report.phase("load"):  # batches are planned over every node; chunks need a list
-                infos = list(infos)
-            checker.prefetch(infos)
-        # else the documents are read as the checks go: the first requests leave at once
         # a large sweep writes its files from a second process (vbot/run/writer.py)
-        writer = FileWriter(offload=len(names) >= OFFLOAD_FROM)
-        written: dict[str, str] = {}  # node -> repo-relative path of the file written for it
-        new_style = folder_style(ws.path, "versions")  # of the folder's files, for new ones
-        rules = schema.load("versions")  # once: a schema changed mid-sweep counts next time
-        outages = OutageGuard()
-
-        def sink(outcome: Outcome) -> None:
-            if outcome.reason:  # reasons go to files, reports and logs: never a secret,
-                # and always text that can be written (no lone surrogates from hostile data)
-                text = redact(outcome.reason, secrets)
-                text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-                outcome = replace(outcome, reason=text)
-            if not outages.hold(outcome):  # failures wait: is their source down? (run/outage)
-                store(outcome)
-            progress.advance()
-
-        def store(outcome: Outcome) -> None:
-            with report.phase("write", cpu=False):
-                outcome, result = record(repo, outcome, writer, new_style, rules)
-                report.add(outcome, result)
-                if incr is not None:
-                    incr.settle(outcome, result)
-                if result == "written":
-                    written[outcome.node] = repo.doc_relpath("versions", outcome.node)
-
+        recording = Recording(repo, report, FileWriter(offload=len(names) >= OFFLOAD_FROM),
+                              [config.github_token, *http.secrets()], progress, incr,
+                              folder_style(ws.path, "versions"))
         with report.phase("check"):
             try:
-                runner.run(infos, sink, checker.check, deadline=deadline)
-                settle(outages, report, store)  # held failures: written, or kept (an outage)
+                runner.run(infos, recording.sink, checker.check, deadline=deadline)
+                recording.settle()
             finally:
-                with report.phase("write"):
-                    failed = writer.close()
-            for node, reason in failed.items():
-                report.retract_write(Outcome(node, INVALID, reason=reason))
-                written.pop(node, None)
-                if incr is not None:
-                    incr.unsettle(node)
-            report.extra["writer"] = "process" if writer.offloaded else "in-process"
+                recording.close()
         progress.close()
-        report.extra["requests"] = http.requests_made + runner.requests_made
-        held = http.held_back + runner.held_back
-        if held:  # the per-host limit, not --workers, held requests back: say where
-            report.extra["host_limit"] = {"per_host": config.http.per_host,
-                                          "workers": opts.workers,
-                                          "held_back": dict(held.most_common(5))}
-        if cache is not None:
-            report.extra["http_cache"] = cache.stats()
-        if deadline is not None:
-            report.extra["deadline_reached"] = time.monotonic() >= deadline
-        if opts.executor.kind != "local" or opts.shard:
-            report.extra["executor"] = {"kind": opts.executor.kind, "chunks": runner.chunks,
-                                        "failed_chunks": runner.failed_chunks,
-                                        "shard": str(opts.shard) if opts.shard else None}
-        paths = list(written.values())
+        add_run_facts(report, opts, config, http, runner, cache, deadline)
+        paths = list(recording.written.values())
         if incr is not None:
             report.extra["incremental"] = incr.summary()
-            if written and incr.wants_cursor():  # never a commit for the cursor alone
+            if paths and incr.wants_cursor():  # never a commit for the cursor alone
                 paths.append(write_cursor(repo, incr))
         # the commit looks at the files written here only (no git status over versions/)
         commit_and_push(ws, report, ["versions", ".vbot"], commit_message(report), opts.push,
