@@ -43,6 +43,7 @@ import http.client
 import http.cookiejar
 import io
 import ipaddress
+import os
 import random
 import re
 import threading
@@ -54,6 +55,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 import requests.adapters
+import requests.auth
 import requests.utils
 import urllib3.connection
 import urllib3.connectionpool
@@ -249,6 +251,59 @@ def retries_for(retries: int, backoff: float, max_retry_after: float) -> Retries
     return policy
 
 
+_UNSET = object()
+_MEMO = 4096  # hosts an ``Environment`` remembers its answers for (then it starts over)
+
+
+class Environment:
+    """What requests' ``trust_env`` takes from the environment, read once instead of on every
+    request: ``HTTP(S)_PROXY``/``ALL_PROXY`` (and the platform's proxy settings) with
+    ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, and the ``.netrc`` entries
+    (``NETRC`` or the home directory's file).
+
+    The environment is operator input, set before the run and not changed during it. The CA
+    bundle is read when the session is built; the answers for a host (its proxies, its
+    ``.netrc`` login) are requests' own (``get_environ_proxies``, ``get_netrc_auth``), asked the
+    first time the session meets the host and remembered for the session's life.
+    """
+
+    def __init__(self) -> None:
+        self.ca_bundle = (os.environ.get("REQUESTS_CA_BUNDLE")
+                          or os.environ.get("CURL_CA_BUNDLE") or None)
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._netrc: dict[str, Any] = {}
+
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The environment's proxies for ``url`` (``{}`` when NO_PROXY covers its host)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return {}
+        key = (parts.scheme.lower(), parts.netloc.lower())
+        found = self._proxies.get(key)
+        if found is None:
+            found = requests.utils.get_environ_proxies(url)
+            if len(self._proxies) >= _MEMO:
+                self._proxies.clear()
+            self._proxies[key] = found
+        return found
+
+    def netrc_auth(self, url: str) -> tuple[str, str] | None:
+        """The ``.netrc`` login for ``url``'s host, if any."""
+        try:
+            key = urlsplit(url).netloc.lower()
+        except ValueError:
+            return None
+        found = self._netrc.get(key, _UNSET)
+        if found is _UNSET:
+            found = requests.utils.get_netrc_auth(url)
+            if len(self._netrc) >= _MEMO:
+                self._netrc.clear()
+            self._netrc[key] = found
+        return found  # type: ignore[return-value]
+
+
+
 class Session(requests.Session):
     """``requests.Session`` that attaches per-prefix credentials, applies URL rewrites to
     redirect hops and refuses non-http(s) hops (see the module docstring)."""
@@ -264,11 +319,56 @@ class Session(requests.Session):
         self.max_redirects = MAX_REDIRECTS
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.hooks["response"].append(_read_redirect_body)
+        self.params = None  # vbot never sets session-wide query parameters
+        # the environment, read once (see ``Environment``); requests' own per-request reading
+        # of it is off, everything it gave comes from this snapshot instead
+        self.environment = Environment()
+        self.trust_env = False
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if not request.auth and not self.auth:  # .netrc, as requests' trust_env does
+            request.auth = self.environment.netrc_auth(request.url or "")
         prep = super().prepare_request(request)
         self._authorize(prep)
         return prep
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        """requests' merge of the environment's proxies and CA bundle into a request's
+        settings, from the snapshot (``Environment``) instead of reading the environment."""
+        merged = dict(self.proxies or {})
+        merged.update(proxies or {})
+        for key, value in self.environment.proxies_for(url).items():
+            merged.setdefault(key, value)
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if verify is True or verify is None:
+            verify = self.environment.ca_bundle or verify
+        return {"proxies": merged, "stream": self.stream if stream is None else stream,
+                "verify": self.verify if verify is None else verify,
+                "cert": self.cert if cert is None else cert}
+
+    def rebuild_proxies(self, prepared_request: requests.PreparedRequest,
+                        proxies: Any) -> dict[str, str]:
+        """A redirect hop's proxies, as requests decides them with ``trust_env`` (the
+        environment's proxy for the hop's scheme unless NO_PROXY covers its host; a
+        ``Proxy-Authorization`` from the proxy URL's userinfo on plain http only), from the
+        snapshot."""
+        url = prepared_request.url or ""
+        scheme = urlsplit(url).scheme
+        new = dict(proxies or {})
+        found = self.environment.proxies_for(url)
+        proxy = found.get(scheme, found.get("all"))
+        if proxy:
+            new.setdefault(scheme, proxy)
+        headers = prepared_request.headers
+        headers.pop("Proxy-Authorization", None)
+        try:
+            user, password = requests.utils.get_auth_from_url(new[scheme])
+        except KeyError:
+            user, password = "", ""
+        if not scheme.startswith("https") and user and password:
+            headers["Proxy-Authorization"] = requests.auth._basic_auth_str(user, password)
+        return new
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         location = super().get_redirect_target(resp)
@@ -289,8 +389,8 @@ class Session(requests.Session):
         for name, value in list(headers.items()):
             if (name.lower(), value) in self._own:
                 del headers[name]
-        if self.trust_env and "Authorization" not in headers:
-            netrc = requests.utils.get_netrc_auth(url)
+        if "Authorization" not in headers:
+            netrc = self.environment.netrc_auth(url)
             if netrc is not None:
                 prepared_request.prepare_auth(netrc)
         self._authorize(prepared_request)
