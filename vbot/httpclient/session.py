@@ -56,6 +56,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import requests
 import requests.adapters
 import requests.auth
+import requests.cookies
 import requests.utils
 import urllib3.connection
 import urllib3.connectionpool
@@ -304,6 +305,20 @@ class Environment:
 
 
 
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """The session's cookie jar: it never stores a cookie (so none is ever sent from it); an
+    answer's ``Set-Cookie`` is not even parsed."""
+
+    def __init__(self) -> None:
+        super().__init__(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class Session(requests.Session):
     """``requests.Session`` that attaches per-prefix credentials, applies URL rewrites to
     redirect hops and refuses non-http(s) hops (see the module docstring)."""
@@ -317,7 +332,7 @@ class Session(requests.Session):
                               for name, value in headers.items())
         self._credential_names = CREDENTIAL_HEADERS | {name for name, _ in self._own}
         self.max_redirects = MAX_REDIRECTS
-        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.cookies = _NoCookies()
         self.hooks["response"].append(_read_redirect_body)
         self.params = None  # vbot never sets session-wide query parameters
         # the environment, read once (see ``Environment``); requests' own per-request reading
@@ -447,11 +462,21 @@ class _LimitedResponse(http.client.HTTPResponse):
     this thread has an ``end``."""
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
         end = getattr(_running, "end", None)
-        if end is not None:
-            self.fp.close()
-            self.fp = io.BufferedReader(_UntilEnd(sock, end))
+        super().__init__(sock if end is None else _Socket(sock, end), *args, **kwargs)
+
+
+class _Socket:
+    """The one thing ``http.client.HTTPResponse`` asks of its socket, its reader: here one
+    whose reads wait at most until ``end`` (built once, not swapped in after a plain one)."""
+
+    __slots__ = ("end", "sock")
+
+    def __init__(self, sock: Any, end: float) -> None:
+        self.sock, self.end = sock, end
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_UntilEnd(self.sock, self.end))
 
 
 class _Connection(urllib3.connection.HTTPConnection):
@@ -522,7 +547,7 @@ def exchange(session: requests.Session, method: str, url: str, headers: Mapping[
     _running.end, _running.max_bytes = end, max_bytes
     try:
         try:
-            resp = session.request(method, url, headers=dict(headers), data=data,
+            resp = session.request(method, url, headers=dict(headers) or None, data=data,
                                    timeout=timeout, stream=True, allow_redirects=True)
         except (InvalidURL, TooManyRedirects, BodyTooLarge, ExchangeError):
             raise
