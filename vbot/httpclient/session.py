@@ -501,9 +501,38 @@ _POOLS = {"http": _Pool, "https": _TLSPool}
 class Adapter(requests.adapters.HTTPAdapter):
     """requests' ``HTTPAdapter`` whose connections read under the exchange's ``end``."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._keys: dict[tuple[Any, ...], Any] = {}
+        super().__init__(*args, **kwargs)
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def build_connection_pool_key_attributes(self, request: requests.PreparedRequest,
+                                             verify: Any, cert: Any = None) -> Any:
+        """requests' pool key for the request's origin and TLS settings, worked out (a stat
+        of the CA path included) once per origin and settings."""
+        parts = urlsplit(request.url or "")
+        key = (parts.scheme.lower(), parts.netloc.lower(), verify,
+               cert if not isinstance(cert, list) else tuple(cert))
+        found = self._keys.get(key)
+        if found is None:
+            found = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self._keys) >= _MEMO:
+                self._keys.clear()
+            self._keys[key] = found
+        host_params, pool_kwargs = found
+        return dict(host_params), dict(pool_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """requests' TLS set-up of a connection pool (CA path checked on disk), done again only
+        when the pool's settings change, not on every request."""
+        settings = (url[:5].lower() == "https", verify,
+                    cert if not isinstance(cert, list) else tuple(cert))
+        if getattr(conn, "_vbot_tls", None) != settings:
+            super().cert_verify(conn, url, verify, cert)
+            conn._vbot_tls = settings
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
