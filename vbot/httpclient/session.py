@@ -9,8 +9,10 @@ is what runs in that thread, on requests' and urllib3's own machinery:
   ``pool_block=True``: never more connections to a host than that) and retries through
   urllib3's ``Retry`` (``Retries``: connection errors, read errors, 429 and 5xx, with
   exponential backoff, full jitter and ``Retry-After``); cookies are never stored or sent;
-- ``trust_env`` stays on: ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/
-  ``CURL_CA_BUNDLE`` and ``.netrc`` are honoured exactly as requests honours them;
+- what requests' ``trust_env`` gives is kept: ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``,
+  ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` and ``.netrc`` are honoured as requests honours them,
+  on the first hop and on redirect hops, but read once per session (``Environment``) instead of
+  on every request (``trust_env`` itself is off);
 - requests follows redirects (at most ``MAX_REDIRECTS``); ``[http] rewrite`` applies to every
   hop (``get_redirect_target``), and ``rebuild_auth`` re-decides credentials per hop:
 - **credentials**: each belongs to a URL prefix (scheme, host, port, path) and is attached only
