@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 
 from tests.helpers import write_json
 from vbot.errors import VbotError
+from vbot.repo import schema
 from vbot.repo.datarepo import DataRepo
-from vbot.repo.graph import by_dependents, dependents, from_node_link, to_node_link
+from vbot.repo.graph import (
+    _plain_check,
+    by_dependents,
+    dependents,
+    from_node_link,
+    graph_problems,
+    to_node_link,
+)
 
 LUT = {"outputs_lut": {"b": {"__set__": True, "elements": ["b", "b-lib"]}}}
 
@@ -147,3 +155,33 @@ def test_node_link_round_trips_unchanged(data: st.DataObject, ids: list[str]) ->
     assert changed["links"] == doc["links"]
     assert [n for n, m in zip(changed["nodes"], doc["nodes"], strict=True) if n != m] == [
         {**next(m for m in doc["nodes"] if m["id"] == name), "new_version": "9.9"}]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2, 2) | st.floats(0, 1)
+                     | st.sampled_from(["", "a", "b", "__lazy_json__", "id"]),
+                     lambda kids: st.lists(kids, max_size=3)
+                     | st.dictionaries(st.sampled_from(["id", "payload", "__lazy_json__",
+                                                        "source", "target", "nodes", "links",
+                                                        "edges", "directed", "graph"]),
+                                       kids, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_JSON, st.fixed_dictionaries({"nodes": st.lists(_JSON, max_size=4)},
+                                              optional={"links": _JSON, "edges": _JSON,
+                                                        "directed": _JSON, "graph": _JSON})))
+def test_the_plain_graph_check_gives_jsonschemas_verdict(doc: object) -> None:
+    """graph.json's schema is checked without jsonschema's per-node cost: same verdict, and
+    jsonschema's words for whatever is refused."""
+    assert (graph_problems(doc) == []) == schema.validator("graph").is_valid(doc)
+    assert graph_problems(doc) == schema.problems("graph", doc)
+
+
+def test_the_plain_check_leaves_other_keywords_to_jsonschema() -> None:
+    assert _plain_check({"type": "object", "required": ["nodes"]}) is not None
+    for sch in ({"type": "integer"}, {"type": "object", "additionalProperties": False},
+                {"items": [{"type": "string"}]}, {"properties": {"id": {"pattern": "x"}}},
+                True, {"type": []}):
+        assert _plain_check(sch) is None
+    with pytest.raises(VbotError, match="nodes/1/id"):
+        from_node_link({"nodes": [{"id": "a"}, {"id": ""}]})

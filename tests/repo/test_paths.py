@@ -43,6 +43,29 @@ def test_read_contained_reads_files_and_refuses_links(tmp_path: Path) -> None:
         contained(root, ".")
 
 
+def test_read_contained_looks_at_every_folder_on_every_call(tmp_path: Path) -> None:
+    """A folder swapped for a symlink between two reads is refused on the second one; a
+    data repo reached through a symlink of its own is read."""
+    root = tmp_path / "repo"
+    (root / "versions/a").mkdir(parents=True)
+    (root / "versions/a/x.json").write_text("{}")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere/x.json").write_text('{"moved": 1}')
+    os.symlink(root, tmp_path / "alias")
+    assert read_contained(tmp_path / "alias", "versions/a/x.json") == b"{}"
+    assert read_contained(root, "versions/a/x.json") == b"{}"
+    os.rename(root / "versions/a", tmp_path / "old-a")
+    os.symlink(tmp_path / "elsewhere", root / "versions/a")
+    with pytest.raises(VbotError, match="outside the data repo"):
+        read_contained(root, "versions/a/x.json")
+    os.unlink(root / "versions/a")
+    os.symlink("../versions", root / "versions/a")  # inside the repo, still a link
+    with pytest.raises(VbotError, match="symbolic link"):
+        read_contained(root, "versions/a/a/x.json")
+    os.mkfifo(root / "versions/fifo.json")
+    assert read_contained(root, "versions/fifo.json") is None  # no blocking, no file
+
+
 def test_versions_relpaths_lists_like_a_recursive_glob(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     for rel in ("versions/a/b/x.json", "versions/a-b/y.json", "versions/a/z.json",
