@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,6 +16,7 @@ from vbot.check.outcome import INVALID, SKIPPED, TRANSIENT, Outcome
 from vbot.check.preflight import screen, unconfigured
 from vbot.config import Config, load_config
 from vbot.errors import VbotError
+from vbot.git.headfiles import HeadFiles
 from vbot.git.workspace import Workspace
 from vbot.httpclient.cache import HttpCache, default_cache_dir
 from vbot.httpclient.client import HttpClient
@@ -117,8 +119,8 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
 
 
 def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
-           new_style: Style = CANONICAL,
-           rules: schema.Schema | None = None) -> tuple[Outcome, str]:
+           new_style: Style = CANONICAL, rules: schema.Schema | None = None,
+           head: HeadFiles | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
@@ -126,7 +128,9 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
     safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
     handed to it (its failures come back at ``writer.close()``). A changed file keeps its
     indent and final-newline style; a new one is written in ``new_style``.
-    ``rules``: the versions schema as the sweep loaded it (default: loaded now).
+    ``rules``: the versions schema as the sweep loaded it (default: loaded now). ``head``:
+    the versions files as HEAD holds them, when they are the work tree's
+    (``vbot/git/headfiles.py``); without it the file is read.
     """
     doc = outcome.document()
     if doc is None:
@@ -140,13 +144,14 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         if problems:
             doc = {"bad": f"Upstream: {outcome.source}: invalid result ({problems[0]})"[:2000]}
         rel = repo.doc_relpath("versions", outcome.node)
-        data = read_contained(repo.root, rel)  # refuses symlinks and paths outside the repo
+        # both refuse a path outside the repo or through a symbolic link
+        data = read_contained(repo.root, rel) if head is None else head.read(rel)
         current = parse_or_missing(data)
         if current == doc:
             return outcome, "unchanged"
         if current is MISSING:
             data = None  # unparseable: written in new_style, as a new file
-        path = repo.versions_path(outcome.node)
+        path = repo.root / os.path.normpath(rel)  # the path just read (or found missing)
         # a changed file keeps its own style
         text = dumps_styled(doc, style_of(data) if data is not None else new_style)
         if writer is not None:
@@ -191,6 +196,7 @@ class Recording:
     progress: Progress
     incr: Incremental | None
     new_style: Style = CANONICAL  # of the versions folder's files, for new ones
+    head: HeadFiles | None = None  # the versions files as HEAD holds them (None: read files)
     # the versions schema, loaded once: a schema changed mid-sweep counts next time
     rules: schema.Schema = field(default_factory=lambda: schema.load("versions"))
     outages: OutageGuard = field(default_factory=OutageGuard)
@@ -210,7 +216,7 @@ class Recording:
     def store(self, outcome: Outcome) -> None:
         with self.report.phase("write", cpu=False):
             outcome, result = record(self.repo, outcome, self.writer, self.new_style,
-                                     self.rules)
+                                     self.rules, self.head)
             self.report.add(outcome, result)
             if self.incr is not None:
                 self.incr.settle(outcome, result)
@@ -303,12 +309,15 @@ def sweep(opts: SweepOptions) -> RunReport:
         stack.callback(http.close)  # its threads and pooled connections
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
+        with report.phase("load"):  # the workspace's versions files are HEAD's: read from git
+            head = HeadFiles.load(ws.path, "versions")
         incr = None
         if opts.nodes is None:  # --nodes: check what is named, leave the cursor alone
             with report.phase("load"):
                 incr = Incremental(ws.path, repo, checker, config, branch=ws.branch,
                                    shard=(opts.shard.index, opts.shard.count)
-                                   if opts.shard else None, full=opts.full, day=opts.today)
+                                   if opts.shard else None, full=opts.full, day=opts.today,
+                                   versions=head)
         progress = Progress(len(names), "sweep", sys.stderr, enabled=opts.progress)
         stack.callback(progress.close)
         infos = plan(opts, repo, names, checker, incr, report, progress)
@@ -322,7 +331,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         # a large sweep writes its files from a second process (vbot/run/writer.py)
         recording = Recording(repo, report, FileWriter(offload=len(names) >= OFFLOAD_FROM),
                               [config.github_token, *http.secrets()], progress, incr,
-                              folder_style(ws.path, "versions"))
+                              folder_style(ws.path, "versions"), head)
         with report.phase("check"):
             try:
                 runner.run(infos, recording.sink, checker.check, deadline=deadline)

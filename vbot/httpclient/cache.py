@@ -6,7 +6,11 @@ type, ``Link``, body length) and the body. SQLite makes every write atomic, lets
 processes on one machine (``--executor process``, shard jobs) share the cache, and costs a
 fraction of a file per entry (benchmarks/RESULTS.md). A database that cannot be read is moved
 aside and started afresh; an entry whose body length does not match its metadata is a miss.
-Bodies live on disk only: a hit reads the row when the caller asks for it.
+Bodies live on disk only: a hit reads the row when the caller asks for it. Which keys the
+database holds is read once, when it is opened, so a miss makes no query: every query gives up
+the GIL, and on the event loop's thread, with a hundred HTTP threads running, getting it back
+cost about a millisecond per request (benchmarks/RESULTS.md). An entry another process stores
+after that is not seen by this sweep (its request goes out unconditionally).
 
 - Across sweeps: a stored entry's validators are sent as ``If-None-Match`` /
   ``If-Modified-Since``; a ``304`` answer is served from the file.
@@ -105,7 +109,7 @@ def _meta(raw: dict[str, Any]) -> CachedMeta:
 def connect(path: Path, table: str) -> sqlite3.Connection:
     """A cache database at ``path`` (autocommit, WAL, no fsync per entry: it is a cache),
     with ``table`` (a ``CREATE TABLE IF NOT EXISTS`` statement) created. Shared by the HTTP
-    cache and the node cache (vbot/nodecache.py)."""
+    cache and the sweep cursor's tests."""
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -124,6 +128,7 @@ class HttpCache:
         self.root = Path(root)
         self._db: sqlite3.Connection | None = None  # opened on first use
         self._pending: dict[str, tuple[str, bytes]] = {}  # written, not yet flushed
+        self._held: set[str] = set()  # keys the database holds (read when it is opened)
         self._pending_bytes = 0
         self._broken = False  # the cache could not be opened: requests go out unconditionally
         self._inflight: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -149,8 +154,12 @@ class HttpCache:
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(f"{path}{suffix}", f"{path}.broken{suffix}")
                 self._db = self._connect(path)
+            self._held = {row[0] for row in self._db.execute("SELECT key FROM entries")}
         except (OSError, sqlite3.Error):
             self._broken = True
+            if self._db is not None:
+                self._db.close()
+                self._db = None
         return self._db
 
     def flush(self) -> None:
@@ -165,6 +174,7 @@ class HttpCache:
         try:
             with self._db:  # BEGIN ... COMMIT: the write lock is held for this insert only
                 self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+            self._held.update(key for key, _, _ in rows)
         except sqlite3.Error:  # full disk, a lock held too long: the next sweep fetches again
             self.stored -= len(rows)
 
@@ -185,8 +195,10 @@ class HttpCache:
         if db is None:
             return None
         try:
-            row = self._pending.get(key) or db.execute(
-                "SELECT meta, body FROM entries WHERE key = ?", (key,)).fetchone()
+            row = self._pending.get(key)
+            if row is None and key in self._held:
+                row = db.execute("SELECT meta, body FROM entries WHERE key = ?",
+                                 (key,)).fetchone()
             if row is None:
                 return None
             meta = _meta(json.loads(row[0]))

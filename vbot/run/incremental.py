@@ -57,8 +57,8 @@ from vbot.check.checker import Checker
 from vbot.check.outcome import FOUND, Outcome
 from vbot.config import Config
 from vbot.errors import VbotError
-from vbot.git.diff import blob_at, head_tree, read_blobs, tree_files
-from vbot.git.env import run_git
+from vbot.git.diff import blob_at, head_tree
+from vbot.git.headfiles import HeadFiles
 from vbot.repo import cursor as cursors
 from vbot.repo import jsonio, schema
 from vbot.repo.datarepo import DataRepo, NodeDocError
@@ -147,6 +147,9 @@ class Tally:
     checked: Counter = field(default_factory=Counter)  # reason -> nodes
 
 
+_UNREAD = object()
+
+
 @dataclass(frozen=True)
 class First:
     """The source that would answer a node first, and the feed key of its target."""
@@ -160,7 +163,8 @@ class Incremental:
 
     def __init__(self, root: Path, repo: DataRepo, checker: Checker, config: Config, *,
                  shard: tuple[int, int] | None = None, full: bool = False,
-                 day: int | None = None, branch: str = "main") -> None:
+                 day: int | None = None, branch: str = "main",
+                 versions: HeadFiles | None | object = _UNREAD) -> None:
         self.root = root
         self.repo = repo
         self.checker = checker
@@ -176,8 +180,9 @@ class Incremental:
         self._first: dict[str, First] = {}
         self._selected_feed_nodes: set[str] = set()
         self._settled: set[str] = set()
-        # HEAD's versions files: ({path: (mode, blob)}, {blob: parsed}); False: read files
-        self._versions: tuple[dict[str, tuple[str, str]], dict[str, Any]] | bool | None = None
+        # HEAD's versions files (None: read the files themselves); ``_UNREAD``: loaded when
+        # first needed
+        self._versions = versions
         self.head = head_tree(root)
         self.cursor, problem = cursors.parse_sweep(blob_at(root, "HEAD", self.relpath),
                                                    self.relpath)
@@ -278,54 +283,37 @@ class Incremental:
     def _result(self, name: str) -> str | None:
         """NEW or ERROR when the node's versions file does not hold an upstream's answer.
 
-        Read as HEAD holds the files (the workspace's work tree is HEAD's): one ``git
-        ls-tree`` for the folder and one ``git cat-file --batch`` for the distinct contents,
-        instead of opening 20,000 files; where git cannot say, the file itself is read."""
-        if self._versions is None:
-            self._versions = self._read_versions()
-        if self._versions is False:
+        Read as HEAD holds the files (``vbot/git/headfiles.py``: two git calls instead of
+        opening 20,000 files); where git cannot say, the file itself is read."""
+        if self._versions is _UNREAD:
+            self._versions = HeadFiles.load(self.root, "versions")
+        head = self._versions
+        if not isinstance(head, HeadFiles):
             try:
                 doc = self.repo.read_doc("versions", name)
             except NodeDocError:
                 return ERROR
-        else:
-            found = None
-            for rel in (self.repo.doc_relpath("versions", name), f"versions/{name}.json"):
-                found = self._versions[0].get(rel)
-                if found is not None:
-                    break
-            if found is None:
+            if doc is None:
                 return NEW
-            if found[0] not in ("100644", "100755"):  # a symlink: refused when read
+        else:
+            data = None
+            try:
+                for rel in (self.repo.doc_relpath("versions", name), f"versions/{name}.json"):
+                    data = head.read(rel)
+                    if data is not None:
+                        break
+            except VbotError:  # a symlink: refused when read
                 return ERROR
-            doc = self._versions[1].get(found[1])
-        if doc is None:
-            return NEW if self._versions is False else ERROR
+            if data is None:
+                return NEW
+            try:
+                doc = jsonio.loads(data, name)
+            except VbotError:
+                return ERROR
         if not isinstance(doc, dict) or "new_version" not in doc \
                 or not schema.is_valid("versions", doc):
             return ERROR
         return None
-
-    def _read_versions(self) -> tuple[dict[str, tuple[str, str]], dict[str, Any]] | bool:
-        files = tree_files(self.root, "HEAD", "versions")
-        if files is None or self._dirty_versions():
-            return False
-        blobs = read_blobs(self.root, sorted({sha for _, sha in files.values()}))
-        docs: dict[str, Any] = {}
-        for sha, data in blobs.items():
-            try:
-                docs[sha] = jsonio.loads(data, sha)
-            except VbotError:
-                docs[sha] = None
-        return files, docs
-
-    def _dirty_versions(self) -> bool:
-        """Whether the work tree's versions files may differ from HEAD's (then they are read)."""
-        try:
-            return bool(run_git(self.root, "status", "--porcelain", "--untracked-files=no",
-                                "--", "versions").strip())
-        except VbotError:
-            return True
 
     def select(self, infos: Iterable[NodeInfo], skipped: Callable[[], None] = lambda: None
                ) -> list[NodeInfo]:
