@@ -81,6 +81,9 @@ def test_a_wrong_base_url_keeps_every_result_and_exits_1(
     assert f"(e.g. {sample}" in text  # a sample URL, redacted
     assert "s3cr3t" not in text
     assert "Traceback" not in text
+    # the outage line stands for its nodes: no line per failed node of the source
+    assert "! pkg0:" not in text and "failed node" not in text
+    assert "8 failures of pypi kept (the outage above" in text
 
 
 def test_html_for_everything_is_an_outage_too(

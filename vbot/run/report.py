@@ -137,10 +137,18 @@ class RunReport:
                   f"(limit {limit['per_host']} "
                   f"per host; raise [http] per_host or VBOT_HTTP_PER_HOST; --workers "
                   f"{limit['workers']})", file=out)
-        for failure in self.failures()[:10]:
+        # an outage's line stands for the failures of its source: they are counted, not listed
+        down = {o["source"] for o in self.extra.get("outages", [])}
+        failures = self.failures()
+        shown = [f for f in failures if f.get("source") not in down]
+        for failure in shown[:10]:
             print(f"  ! {failure['node']}: {failure.get('reason', failure['status'])}", file=out)
-        if len(self.failures()) > 10:
-            print(f"  ! … and {len(self.failures()) - 10} more (see --report)", file=out)
+        if len(shown) > 10:
+            print(f"  ! … and {len(shown) - 10} more (see --report)", file=out)
+        for source in sorted(down):
+            kept = sum(1 for f in failures if f.get("source") == source)
+            print(f"  ! {_n(kept, 'failure')} of {source} kept (the outage above; see --report)",
+                  file=out)
         unasked = Counter(o.reason for o in self.outcomes.values()  # --skip-unconfigured
                           if o.status == SKIPPED and o.source and o.reason)
         if unasked:
