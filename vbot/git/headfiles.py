@@ -8,22 +8,33 @@ the GIL and waits to get it back: on the 25,000-node benchmark that was most of 
 phase's CPU (benchmarks/RESULTS.md). Read from git, the whole folder is one ``git ls-tree``
 and one ``git cat-file --batch`` before the first check.
 
+A workspace's sparse checkout holds ``node_attrs/`` only (``vbot/git/options.py``): the
+versions and version_pr_info files are not in its work tree at all, and git is the only place
+to read them. In a partial clone their blobs are not fetched by the checkout either:
+:meth:`HeadFiles.load` fetches the missing ones in one batch (what git's own lazy fetch would
+do one blob at a time).
+
 The snapshot stands for the work tree only while the folder's tracked files are HEAD's: a
 workspace is reset to HEAD when it is opened, and :meth:`HeadFiles.load` asks ``git status``
-to be sure; when git cannot say, or the folder differs, it returns None and the caller reads
-the files themselves. :meth:`HeadFiles.read` refuses what ``vbot.repo.paths.read_contained``
-refuses (a path outside the repo or through a symbolic link, here: a symlink HEAD holds).
+to be sure (entries outside the sparse checkout are not reported, as they are not in the work
+tree); when git cannot say, or the folder differs, it returns None and the caller reads the
+files themselves, or, when the folder is not checked out, stops (``Workspace.head_files``).
+:meth:`HeadFiles.read` refuses what ``vbot.repo.paths.read_contained`` refuses (a path
+outside the repo or through a symbolic link, here: a symlink HEAD holds).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from vbot.errors import VbotError
 from vbot.git.diff import read_blobs, tree_files
-from vbot.git.env import run_git
+from vbot.git.env import git_env, run_git
+from vbot.repo.jsonio import CANONICAL, Style, style_of
 
 _REGULAR = ("100644", "100755")
 _SYMLINK = "120000"
@@ -45,6 +56,8 @@ class HeadFiles:
         if files is None or _dirty(root, folder):
             return None
         wanted = sorted({sha for mode, sha in files.values() if mode in _REGULAR})
+        if wanted:
+            fetch_missing(root, f"HEAD:{folder}")
         blobs = read_blobs(root, wanted)
         if len(blobs) != len(wanted):  # a partial clone that cannot fetch them: read files
             return None
@@ -67,6 +80,83 @@ class HeadFiles:
             return None
         return self.blobs[found[1]]
 
+    @cached_property
+    def _folders(self) -> frozenset[str]:
+        found: set[str] = set()
+        for rel in self.files:
+            folder = rel.rpartition("/")[0]
+            while folder and folder not in found:
+                found.add(folder)
+                folder = folder.rpartition("/")[0]
+        return frozenset(found)
+
+    def unwritable(self, relpath: str) -> str | None:
+        """Why a file cannot be written at ``relpath`` where HEAD holds a folder there, or a
+        file where one of its folders goes (what writing into the checked-out folder would
+        meet, and what a commit of the path would silently replace); None when it can."""
+        rel = os.path.normpath(relpath)
+        if rel in self._folders:
+            return f"{relpath}: cannot write: Is a directory"
+        parts = rel.split("/")
+        if any("/".join(parts[:end]) in self.files for end in range(1, len(parts))):
+            return f"{relpath}: cannot write: Not a directory"
+        return None
+
+    def read_first(self, *relpaths: str) -> tuple[str, bytes] | None:
+        """(path, bytes) of the first of ``relpaths`` that HEAD holds as a regular file (a
+        node's sharded path, then its flat one, as ``DataRepo.read_doc_bytes`` looks)."""
+        for rel in relpaths:
+            data = self.read(rel)
+            if data is not None:
+                return rel, data
+        return None
+
+    def listing(self, links: bool = True) -> list[str]:
+        """The ``.json`` files of the folder (not hidden, not below a symlink), sorted like
+        paths: what a walk of the checked-out folder would list. A symlink named ``*.json``
+        is listed, for the reader to refuse (``links=False``: left out)."""
+        kinds = (*_REGULAR, _SYMLINK) if links else _REGULAR
+        below = tuple(f"{rel}/" for rel, (mode, _) in self.files.items() if mode == _SYMLINK)
+        return sorted((rel for rel, (mode, _) in self.files.items()
+                       if mode in kinds and rel.endswith(".json")
+                       and not rel.rpartition("/")[2].startswith(".")
+                       and not (below and rel.startswith(below))),
+                      key=lambda r: r.split("/"))
+
+    def style(self) -> Style:
+        """The style of the folder's first ``.json`` file in ``jsonio.folder_style``'s order
+        (a folder's own files before its subfolders, each sorted by name; symlinks skipped),
+        for a new file of the folder; the canonical style when there is none."""
+        first = min(self.listing(links=False), key=_walk_order, default=None)
+        return CANONICAL if first is None else style_of(self.blobs[self.files[first][1]])
+
+
+def _walk_order(rel: str) -> tuple[tuple[int, str], ...]:
+    """``os.walk``'s top-down order with sorted names: at each level files, then folders."""
+    parts = rel.split("/")
+    return tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),)
+
+
+def fetch_missing(root: Path, tree: str) -> None:
+    """In a partial clone, fetch the blobs under ``tree`` that the clone lacks, in ONE
+    ``git fetch`` (``git cat-file`` would fetch them one request at a time). Nothing in a
+    full clone; a failed fetch leaves them missing (the caller sees what it could read)."""
+    remote = _promisor(root)
+    if remote is None:  # a full clone
+        return
+    try:  # --missing=print lists what is absent without fetching it
+        out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
+    except VbotError:
+        return
+    missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
+    if not missing:
+        return
+    subprocess.run(["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
+                    "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
+                    "--filter=blob:none", "--stdin"], cwd=root,
+                   input="".join(f"{sha}\n" for sha in missing).encode(),
+                   capture_output=True, env={**os.environ, **git_env()}, check=False)
+
 
 def _dirty(root: Path, folder: str) -> bool:
     """Whether the work tree's tracked files under ``folder`` may differ from HEAD's."""
@@ -75,3 +165,19 @@ def _dirty(root: Path, folder: str) -> bool:
                             f":(literal){folder}").strip())
     except VbotError:
         return True
+
+
+def _promisor(root: Path) -> str | None:
+    """The remote a partial clone fetches missing objects from; None for a full clone."""
+    try:  # git 2.20+: remote.<name>.promisor; older clones: extensions.partialClone
+        out = run_git(root, "config", "--get-regexp", r"^remote\..*\.promisor$")
+    except VbotError:  # none set
+        out = b""
+    for line in out.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lower() in ("true", "yes", "on", "1"):
+            return key[len("remote."):-len(".promisor")]
+    try:
+        return run_git(root, "config", "--get", "extensions.partialClone").decode().strip() or None
+    except VbotError:
+        return None
