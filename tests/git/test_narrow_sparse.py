@@ -12,10 +12,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import WORLD1, cf_tree, point_env_at, world2
 from vbot.commands.merge import MergeOptions, merge
 from vbot.commands.revert import RevertOptions, revert
 from vbot.commands.sweep import SweepOptions, sweep
+from vbot.errors import VbotError
 from vbot.git.workspace import Workspace
 from vbot.repo.paths import sharded_relpath
 
@@ -195,3 +198,28 @@ def test_a_workspace_of_the_wider_sparse_set_is_narrowed(tmp_path: Path, make_re
         assert ws.repo.git.status("--porcelain", "--untracked-files=all") == ""
         head = ws.head_files("versions")
         assert head is not None and head.read(_versions("flaky")) == b'{\n "new_version": "1.1"\n}'
+
+
+def test_a_snapshot_of_some_paths_fetches_only_their_blobs(tmp_path: Path,
+                                                           make_remote) -> None:
+    remote = _remote(tmp_path, make_remote)
+    with Workspace.open(remote.url, tmp_path / "w") as ws:
+        head = ws.head_files("versions", [_versions("requests")])
+        assert head is not None
+        assert head.read(_versions("requests")) == b'{\n "new_version": "2.31.0"\n}'
+        assert head.style().indent == " "  # the folder's first file, loaded for it
+        assert len(head.blobs) <= 2
+        missing = subprocess.run(["git", "rev-list", "--objects", "--missing=print",
+                                  "HEAD:versions"], cwd=ws.path, capture_output=True,
+                                 text=True, check=True).stdout.count("?")
+        assert missing == 2 - len(head.blobs)
+
+
+def test_blobs_that_cannot_be_fetched_stop_the_run(tmp_path: Path, make_remote) -> None:
+    """Reading a folder the sparse checkout leaves out as empty would rewrite every file:
+    when git cannot give its blobs, the run stops with one line instead."""
+    remote = _remote(tmp_path, make_remote)
+    with Workspace.open(remote.url, tmp_path / "w") as ws:
+        remote.path.rename(remote.path.with_name("moved.git"))
+        with pytest.raises(VbotError, match="cannot read versions/ from git"):
+            ws.head_files("versions")

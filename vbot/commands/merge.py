@@ -158,6 +158,13 @@ def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False,
     return files, how
 
 
+def _pr_info_paths(files: list[str]) -> list[str]:
+    """Where the version_pr_info documents of the nodes of these versions files can be."""
+    names = {rel.rpartition("/")[2].removesuffix(".json") for rel in files}
+    return [rel for name in names
+            for rel in (sharded_relpath("version_pr_info", name), f"version_pr_info/{name}.json")]
+
+
 def merged_value(found: str, version: Any, existing: Any) -> str:
     """The node's new ``new_version``: the larger of ``found`` and the node's ``version``,
     and never below a valid ``new_version`` already set (``existing``)."""
@@ -230,8 +237,10 @@ def merge(opts: MergeOptions) -> MergeResult:
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])
             versions = ws.head_files("versions")  # not checked out: read from git
-            pr_info = ws.head_files("version_pr_info") if repo.layout == CF else None
             files, how = files_to_merge(ws, repo, opts.full, versions)
+            # only the version_pr_info files of the nodes to merge (sharded, then flat)
+            pr_info = ws.head_files("version_pr_info", _pr_info_paths(files)) \
+                if repo.layout == CF else None
         report.extra["incremental"] = how
         retry = False  # a file could not be written: the next merge looks at everything again
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)

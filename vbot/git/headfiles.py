@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,15 +50,23 @@ class HeadFiles:
     blobs: dict[str, bytes]
 
     @classmethod
-    def load(cls, root: Path, folder: str) -> HeadFiles | None:
+    def load(cls, root: Path, folder: str, paths: Iterable[str] | None = None
+             ) -> HeadFiles | None:
         """The snapshot of ``folder``, or None when git cannot give one that equals the work
-        tree (then read the files)."""
+        tree (then read the files). ``paths``: the only files that will be read (and the
+        one :meth:`style` reads), so that only their blobs are fetched and read; reading
+        another regular file of the folder is a KeyError."""
         files = tree_files(root, "HEAD", folder)
         if files is None or _dirty(root, folder):
             return None
-        wanted = sorted({sha for mode, sha in files.values() if mode in _REGULAR})
-        if wanted:
-            fetch_missing(root, f"HEAD:{folder}")
+        regular = {rel: sha for rel, (mode, sha) in files.items() if mode in _REGULAR}
+        if paths is not None:
+            first = min(_style_candidates(files), key=_walk_order, default=None)
+            chosen = {os.path.normpath(p) for p in paths} | ({first} if first else set())
+            regular = {rel: sha for rel, sha in regular.items() if rel in chosen}
+        wanted = sorted(set(regular.values()))
+        if wanted and not fetch_missing(root, f"HEAD:{folder}", set(wanted)):
+            return None  # git cat-file would fetch them one request at a time
         blobs = read_blobs(root, wanted)
         if len(blobs) != len(wanted):  # a partial clone that cannot fetch them: read files
             return None
@@ -78,6 +87,8 @@ class HeadFiles:
         found = self.files.get(rel)
         if found is None or found[0] not in _REGULAR:
             return None
+        if found[1] not in self.blobs:
+            raise KeyError(f"{relpath}: not among the paths the snapshot was loaded for")
         return self.blobs[found[1]]
 
     @cached_property
@@ -115,20 +126,28 @@ class HeadFiles:
         """The ``.json`` files of the folder (not hidden, not below a symlink), sorted like
         paths: what a walk of the checked-out folder would list. A symlink named ``*.json``
         is listed, for the reader to refuse (``links=False``: left out)."""
-        kinds = (*_REGULAR, _SYMLINK) if links else _REGULAR
-        below = tuple(f"{rel}/" for rel, (mode, _) in self.files.items() if mode == _SYMLINK)
-        return sorted((rel for rel, (mode, _) in self.files.items()
-                       if mode in kinds and rel.endswith(".json")
-                       and not rel.rpartition("/")[2].startswith(".")
-                       and not (below and rel.startswith(below))),
-                      key=lambda r: r.split("/"))
+        return sorted(_json_files(self.files, links), key=lambda r: r.split("/"))
 
     def style(self) -> Style:
         """The style of the folder's first ``.json`` file in ``jsonio.folder_style``'s order
         (a folder's own files before its subfolders, each sorted by name; symlinks skipped),
         for a new file of the folder; the canonical style when there is none."""
-        first = min(self.listing(links=False), key=_walk_order, default=None)
+        first = min(_style_candidates(self.files), key=_walk_order, default=None)
         return CANONICAL if first is None else style_of(self.blobs[self.files[first][1]])
+
+
+def _json_files(files: dict[str, tuple[str, str]], links: bool = True) -> list[str]:
+    """:meth:`HeadFiles.listing`, unsorted."""
+    kinds = (*_REGULAR, _SYMLINK) if links else _REGULAR
+    below = tuple(f"{rel}/" for rel, (mode, _) in files.items() if mode == _SYMLINK)
+    return [rel for rel, (mode, _) in files.items()
+            if mode in kinds and rel.endswith(".json")
+            and not rel.rpartition("/")[2].startswith(".")
+            and not (below and rel.startswith(below))]
+
+
+def _style_candidates(files: dict[str, tuple[str, str]]) -> list[str]:
+    return _json_files(files, links=False)
 
 
 def _walk_order(rel: str) -> tuple[tuple[int, str], ...]:
@@ -137,25 +156,33 @@ def _walk_order(rel: str) -> tuple[tuple[int, str], ...]:
     return tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),)
 
 
-def fetch_missing(root: Path, tree: str) -> None:
-    """In a partial clone, fetch the blobs under ``tree`` that the clone lacks, in ONE
-    ``git fetch`` (``git cat-file`` would fetch them one request at a time). Nothing in a
-    full clone; a failed fetch leaves them missing (the caller sees what it could read)."""
+def fetch_missing(root: Path, tree: str, only: set[str] | None = None) -> bool:
+    """In a partial clone, fetch the objects under ``tree`` (those among ``only``, when
+    given) that the clone lacks, in ONE ``git fetch`` (``git cat-file`` would fetch them one
+    request at a time). False when git cannot list them or the fetch fails; True with
+    nothing to do (a full clone: nothing is missing)."""
     remote = _promisor(root)
     if remote is None:  # a full clone
-        return
+        return True
     try:  # --missing=print lists what is absent without fetching it
         out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
     except VbotError:
-        return
+        return False
     missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
+    if only is not None:
+        missing = [sha for sha in missing if sha in only]
     if not missing:
-        return
-    subprocess.run(["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
-                    "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
-                    "--filter=blob:none", "--stdin"], cwd=root,
-                   input="".join(f"{sha}\n" for sha in missing).encode(),
-                   capture_output=True, env={**os.environ, **git_env()}, check=False)
+        return True
+    try:
+        done = subprocess.run(["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
+                               "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
+                               "--filter=blob:none", "--stdin"], cwd=root,
+                              input="".join(f"{sha}\n" for sha in missing).encode(),
+                              capture_output=True, env={**os.environ, **git_env()},
+                              check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 def _dirty(root: Path, folder: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,14 +218,15 @@ class Workspace:
         return self.sparse is None or any(folder == f or folder.startswith(f"{f}/")
                                           for f in self.sparse)
 
-    def head_files(self, folder: str) -> HeadFiles | None:
+    def head_files(self, folder: str, paths: Iterable[str] | None = None
+                   ) -> HeadFiles | None:
         """``folder``'s files as HEAD holds them (:mod:`vbot.git.headfiles`), or None when
         git cannot give them and the work tree holds the folder (then read its files).
 
         VbotError when git cannot give them and the sparse checkout leaves the folder out:
         the work tree has none of its files, and reading them as missing would rewrite
-        every one of them."""
-        head = HeadFiles.load(self.path, folder)
+        every one of them. ``paths``: see :meth:`HeadFiles.load`."""
+        head = HeadFiles.load(self.path, folder, paths)
         if head is None and not self.holds(folder):
             raise VbotError(f"cannot read {folder}/ from git in {self.path}, and the sparse "
                             f"checkout does not hold it (is the remote reachable for the "
