@@ -236,8 +236,13 @@ def merge(opts: MergeOptions) -> MergeResult:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])
-            versions = ws.head_files("versions")  # not checked out: read from git
+            # not checked out: listed from git, then only the files to merge are read
+            versions = ws.head_files("versions", ())
             files, how = files_to_merge(ws, repo, opts.full, versions)
+            if versions is not None:
+                versions = versions.loaded_for(ws.path, files)
+                if versions is None and not ws.holds("versions"):  # else: read the files
+                    raise VbotError(f"cannot read versions/ from git in {ws.path}")
             # only the version_pr_info files of the nodes to merge (sharded, then flat)
             pr_info = ws.head_files("version_pr_info", _pr_info_paths(files)) \
                 if repo.layout == CF else None

@@ -59,6 +59,16 @@ class HeadFiles:
         files = tree_files(root, "HEAD", folder)
         if files is None or _dirty(root, folder):
             return None
+        return cls._with_blobs(root, folder, files, paths)
+
+    def loaded_for(self, root: Path, paths: Iterable[str] | None) -> HeadFiles | None:
+        """The same snapshot with the blobs of ``paths`` (None: every file) read, from the
+        same listing (no second ``git ls-tree``); None as :meth:`load`."""
+        return self._with_blobs(root, self.folder, self.files, paths)
+
+    @classmethod
+    def _with_blobs(cls, root: Path, folder: str, files: dict[str, tuple[str, str]],
+                    paths: Iterable[str] | None) -> HeadFiles | None:
         regular = {rel: sha for rel, (mode, sha) in files.items() if mode in _REGULAR}
         if paths is not None:
             first = min(_style_candidates(files), key=_walk_order, default=None)
