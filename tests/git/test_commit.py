@@ -9,8 +9,11 @@ import pytest
 from tests.helpers import write_json
 from vbot.errors import VbotError
 from vbot.git.commit import commit
+from vbot.git.options import CloneOptions
 from vbot.git.push import push
 from vbot.git.workspace import Workspace
+
+FULL_TREE = CloneOptions(sparse=False)
 
 
 def test_commit_new_modified_deleted_and_nothing(tmp_path: Path, make_remote) -> None:
@@ -20,7 +23,8 @@ def test_commit_new_modified_deleted_and_nothing(tmp_path: Path, make_remote) ->
     write_json(tree / "versions/b/gone.json", {"new_version": "2.0"})
     write_json(tree / "other/keep.json", {"x": 1})
     remote = make_remote(tree)
-    with Workspace.open(remote.url, tmp_path / "work") as ws:
+    # a full checkout: the sparse one holds no versions file to change or delete
+    with Workspace.open(remote.url, tmp_path / "work", options=FULL_TREE) as ws:
         assert commit(ws, ["versions"], "nothing\n") is None
         write_json(ws.path / "versions/a/old.json", {"new_version": "1.1"})
         (ws.path / "versions/b/gone.json").unlink()
@@ -51,7 +55,7 @@ def test_commit_of_listed_paths_only(tmp_path: Path, make_remote) -> None:
     write_json(tree / "versions/b/gone.json", {"new_version": "2.0"})
     write_json(tree / "versions/c/same.json", {"new_version": "3.0"})
     remote = make_remote(tree)
-    with Workspace.open(remote.url, tmp_path / "work") as ws:
+    with Workspace.open(remote.url, tmp_path / "work", options=FULL_TREE) as ws:
         # nothing changed: listed files identical to HEAD, a listed file that never existed
         write_json(ws.path / "versions/c/same.json", {"new_version": "3.0"})
         assert commit(ws, ["versions"], "nothing\n",

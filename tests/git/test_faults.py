@@ -187,6 +187,8 @@ def test_workspace_repairs_what_a_killed_git_leaves(tmp_path: Path, make_remote)
     (work / ".git" / "rebase-merge" / "orig-head").write_text(g.rev_parse("HEAD") + "\n")
     (work / ".git" / "index.lock").write_text("")
     (work / ".git" / "refs" / "heads" / "main.lock").write_text("")
+    # the sparse checkout holds no versions/: a killed run's temp file is outside it
+    (work / "versions").mkdir(exist_ok=True)
     (work / "versions" / ".x.json.abc.tmp").write_text('{"new_ver')
     (work / "graph.json").write_text("garbage")
     with FakeUpstream(WORLD) as fake:

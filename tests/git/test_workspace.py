@@ -63,8 +63,9 @@ def test_workspace_is_shallow_partial_sparse_and_small(tmp_path: Path) -> None:
         assert git_out(ws.path, "rev-parse", "--is-shallow-repository") == "true"
         assert git_out(ws.path, "rev-list", "--count", "HEAD") == "1"
         assert git_out(ws.path, "config", "remote.origin.partialclonefilter") == "blob:none"
-        assert ws.sparse == ("node_attrs", "version_pr_info", "versions")
-        # vbot's folders and the root files are checked out; pr_info/ is not
+        assert ws.sparse == ("node_attrs",)
+        # the node documents and the root files are checked out; pr_info/ is not, nor are
+        # versions/ and version_pr_info/ (read from git: tests/git/test_narrow_sparse.py)
         assert (ws.path / "graph.json").is_file() and (ws.path / "vbot.toml").is_file()
         assert len(list((ws.path / "node_attrs").rglob("*.json"))) == 6
         assert not (ws.path / "pr_info").exists()

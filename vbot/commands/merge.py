@@ -19,6 +19,11 @@ never read (its parent's tree is not the trailer's), what changed since the trai
 is read as well. Every other node would merge to what it holds already, so the result is a
 full merge's. No usable base (none in the last ``MAX_DEPTH`` commits, not a tree id),
 ``--full``, or a merge that could not write a file: every file, as before.
+
+The workspace's sparse checkout holds neither folder (``vbot/git/options.py``): the versions
+files are listed and read, and the version_pr_info files read, as HEAD holds them
+(``vbot/git/headfiles.py``); a changed version_pr_info file is written into the work tree
+(its folders made as needed) and committed from the list of files written.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any, TextIO
 from vbot.check.outcome import BAD, FOUND, INVALID, NONE, Outcome
 from vbot.errors import VbotError
 from vbot.git.diff import head_tree, last_trailer, parent_tree
+from vbot.git.headfiles import HeadFiles
 from vbot.git.workspace import Workspace
 from vbot.repo import cursor as cursors
 from vbot.repo import jsonio, schema
@@ -109,11 +115,18 @@ def _listed_like_full(root: Path, rel: str) -> bool:
                         for i in range(2, rel.count("/") + 1)))
 
 
-def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False
-                   ) -> tuple[list[str], dict[str, Any]]:
+def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False,
+                   versions: HeadFiles | None = None) -> tuple[list[str], dict[str, Any]]:
     """The versions files to merge, and what the report says about how they were chosen:
-    since the merge cursor's base when it is usable, else every file."""
+    since the merge cursor's base when it is usable, else every file. ``versions``: the
+    versions files as HEAD holds them (listed from it; None: listed from the work tree)."""
     root = ws.path
+    if versions is not None:
+        listing = versions.listing()
+        every, held = listing.copy, set(listing).__contains__
+    else:
+        every = functools.partial(versions_relpaths, root)
+        held = functools.partial(_listed_like_full, root)
     head = head_tree(root)
     last = None if full else last_trailer(root, ws.branch, MERGE_BASE, MAX_DEPTH)
     problem = "--full" if full else f"no {MERGE_BASE} trailer in the last {MAX_DEPTH} commits"
@@ -130,7 +143,7 @@ def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False
                                                  sorted({*found[1], *before[1]}))
     if found is None:
         how.update(incremental=False, note=f"{problem}: merging every versions file")
-        return versions_relpaths(root), how
+        return every(), how
     names, paths = found
     rels = {p for p in paths if p.startswith("versions/")}
     names |= {p.rpartition("/")[2].removesuffix(".json") for p in paths
@@ -140,9 +153,16 @@ def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False
             continue
         rels.add(sharded_relpath("versions", name))
         rels.add(f"versions/{name}.json")
-    files = sorted((r for r in rels if _listed_like_full(root, r)), key=lambda r: r.split("/"))
+    files = sorted((r for r in rels if held(r)), key=lambda r: r.split("/"))
     how.update(incremental=True, files=len(files))
     return files, how
+
+
+def _pr_info_paths(files: list[str]) -> list[str]:
+    """Where the version_pr_info documents of the nodes of these versions files can be."""
+    names = {rel.rpartition("/")[2].removesuffix(".json") for rel in files}
+    return [rel for name in names
+            for rel in (sharded_relpath("version_pr_info", name), f"version_pr_info/{name}.json")]
 
 
 def merged_value(found: str, version: Any, existing: Any) -> str:
@@ -155,13 +175,16 @@ def merged_value(found: str, version: Any, existing: Any) -> str:
 
 
 def _merge_one(repo: DataRepo, name: str, found: str,
-               new_style: Callable[[], jsonio.Style] = lambda: jsonio.CANONICAL) -> bool:
+               new_style: Callable[[], jsonio.Style] = lambda: jsonio.CANONICAL,
+               pr_info: HeadFiles | None = None) -> bool:
     """Write the node's new_version; True when a file changed. ``new_style``: the style of
-    a version_pr_info file that does not exist yet."""
+    a version_pr_info file that does not exist yet. ``pr_info``: the version_pr_info files
+    as HEAD holds them (None: read the files)."""
     attrs = repo.node_attrs(name)
     if repo.layout == CF:
         # the sharded file, else the flat one (refused through a symlink)
-        raw = repo.read_doc_bytes("version_pr_info", name)
+        raw = repo.read_doc_bytes("version_pr_info", name,
+                                  None if pr_info is None else pr_info.read)
         try:
             doc = {} if raw is None else jsonio.loads(raw[1], raw[0])
         except VbotError as exc:
@@ -172,6 +195,10 @@ def _merge_one(repo: DataRepo, name: str, found: str,
         if doc.get("new_version") == value:
             return False
         style = jsonio.style_of(raw[1]) if raw is not None else new_style()
+        blocked = None if pr_info is None else pr_info.unwritable(
+            repo.doc_relpath("version_pr_info", name))
+        if blocked:  # not checked out: refused as writing into the folder would be
+            raise VbotError(blocked)
         # the sharded file, if any, is ``doc``, which differs: written without reading it again
         # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
         jsonio.atomic_write_text(repo.doc_path("version_pr_info", name),
@@ -209,12 +236,22 @@ def merge(opts: MergeOptions) -> MergeResult:
         with report.phase("load"):
             repo = DataRepo.open(ws.path)
             known = set(repo.safe_names()[0])
-            files, how = files_to_merge(ws, repo, opts.full)
+            # not checked out: listed from git, then only the files to merge are read
+            versions = ws.head_files("versions", ())
+            files, how = files_to_merge(ws, repo, opts.full, versions)
+            if versions is not None:
+                versions = versions.loaded_for(ws.path, files)
+                if versions is None and not ws.holds("versions"):  # else: read the files
+                    raise VbotError(f"cannot read versions/ from git in {ws.path}")
+            # only the version_pr_info files of the nodes to merge (sharded, then flat)
+            pr_info = ws.head_files("version_pr_info", _pr_info_paths(files)) \
+                if repo.layout == CF else None
         report.extra["incremental"] = how
         retry = False  # a file could not be written: the next merge looks at everything again
         progress = Progress(len(files), "merge", sys.stderr, enabled=opts.progress)
         inline_dirty = False
-        new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info"))
+        new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info")
+                                    if pr_info is None else pr_info.style())
         written: list[str] = []  # what the commit takes: no `git status` over 25,000 files
         with report.phase("merge"):
             for rel in files:
@@ -222,7 +259,8 @@ def merge(opts: MergeOptions) -> MergeResult:
                 name = rel.rpartition("/")[2][: -len(".json")]
                 try:
                     # never read through a symlink (it may point outside)
-                    data = read_contained(ws.path, rel)
+                    data = (read_contained(ws.path, rel) if versions is None
+                            else versions.read(rel))
                     if data is None:
                         raise VbotError(f"{rel}: cannot read: No such file or directory")
                     doc: Any = jsonio.loads(data, rel)
@@ -249,7 +287,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                     report.add(Outcome(name, NONE), "skipped")
                     continue
                 try:
-                    did = _merge_one(repo, name, doc["new_version"], new_style)
+                    did = _merge_one(repo, name, doc["new_version"], new_style, pr_info)
                 except (NodeDocError, VbotError, OSError) as exc:
                     retry |= isinstance(exc, OSError)
                     listed["invalid"].append(f"{rel} ({exc})")

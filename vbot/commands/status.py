@@ -23,6 +23,7 @@ import networkx as nx
 from vbot.errors import VbotError
 from vbot.git import log as gitlog
 from vbot.git import maintainer
+from vbot.git.headfiles import fetch_missing
 from vbot.git.options import CloneOptions
 from vbot.git.shallow import is_shallow
 from vbot.git.workspace import Workspace
@@ -112,6 +113,8 @@ def collect(repo_dir: Path, rev: str = "HEAD") -> StatusData:
         wanted += [sha for p, sha in files.items()
                    if p.endswith(".json") and p.split("/", 1)[0] in ("node_attrs",
                                                                       "version_pr_info")]
+    for folder in ("versions", "version_pr_info"):  # a partial clone's sparse workspace
+        fetch_missing(repo_dir, f"{rev}:{folder}")  # lacks them: one fetch, not one per blob
     blobs = gitlog.read_blobs(repo_dir, wanted)
     count, outdated = _outdated(graph, files, blobs, cf)
     counts = dependents(graph)

@@ -130,13 +130,15 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
     indent and final-newline style; a new one is written in ``new_style``.
     ``rules``: the versions schema as the sweep loaded it (default: loaded now). ``head``:
     the versions files as HEAD holds them, when they are the work tree's
-    (``vbot/git/headfiles.py``); without it the file is read.
+    (``vbot/git/headfiles.py``; a sparse workspace does not check them out); without it the
+    files are read (the earlier file of the transient rule too).
     """
     doc = outcome.document()
     if doc is None:
         return outcome, "skipped"
     try:
-        if outcome.status == TRANSIENT and repo.read_versions(outcome.node) is not None:
+        if outcome.status == TRANSIENT and repo.read_versions(
+                outcome.node, None if head is None else head.read) is not None:
             return outcome, "kept"
         if "bad" in doc:
             doc = {"bad": doc["bad"][:2000]}
@@ -151,6 +153,9 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
             return outcome, "unchanged"
         if current is MISSING:
             data = None  # unparseable: written in new_style, as a new file
+        blocked = None if head is None else head.unwritable(rel)
+        if blocked:  # not checked out: refused as writing into the folder would be
+            raise VbotError(blocked)
         path = repo.root / os.path.normpath(rel)  # the path just read (or found missing)
         # a changed file keeps its own style
         text = dumps_styled(doc, style_of(data) if data is not None else new_style)
@@ -310,7 +315,7 @@ def sweep(opts: SweepOptions) -> RunReport:
         http.set_deadline(deadline)
         checker = Checker(Context(config=config, http=http))
         with report.phase("load"):  # the workspace's versions files are HEAD's: read from git
-            head = HeadFiles.load(ws.path, "versions")
+            head = ws.head_files("versions")  # (the sparse checkout leaves them out)
         incr = None
         if opts.nodes is None:  # --nodes: check what is named, leave the cursor alone
             with report.phase("load"):
@@ -331,7 +336,8 @@ def sweep(opts: SweepOptions) -> RunReport:
         # a large sweep writes its files from a second process (vbot/run/writer.py)
         recording = Recording(repo, report, FileWriter(offload=len(names) >= OFFLOAD_FROM),
                               [config.github_token, *http.secrets()], progress, incr,
-                              folder_style(ws.path, "versions"), head)
+                              folder_style(ws.path, "versions") if head is None
+                              else head.style(), head)
         with report.phase("check"):
             try:
                 runner.run(infos, recording.sink, checker.check, deadline=deadline)

@@ -8,22 +8,34 @@ the GIL and waits to get it back: on the 25,000-node benchmark that was most of 
 phase's CPU (benchmarks/RESULTS.md). Read from git, the whole folder is one ``git ls-tree``
 and one ``git cat-file --batch`` before the first check.
 
+A workspace's sparse checkout holds ``node_attrs/`` only (``vbot/git/options.py``): the
+versions and version_pr_info files are not in its work tree at all, and git is the only place
+to read them. In a partial clone their blobs are not fetched by the checkout either:
+:meth:`HeadFiles.load` fetches the missing ones in one batch (what git's own lazy fetch would
+do one blob at a time).
+
 The snapshot stands for the work tree only while the folder's tracked files are HEAD's: a
 workspace is reset to HEAD when it is opened, and :meth:`HeadFiles.load` asks ``git status``
-to be sure; when git cannot say, or the folder differs, it returns None and the caller reads
-the files themselves. :meth:`HeadFiles.read` refuses what ``vbot.repo.paths.read_contained``
-refuses (a path outside the repo or through a symbolic link, here: a symlink HEAD holds).
+to be sure (entries outside the sparse checkout are not reported, as they are not in the work
+tree); when git cannot say, or the folder differs, it returns None and the caller reads the
+files themselves, or, when the folder is not checked out, stops (``Workspace.head_files``).
+:meth:`HeadFiles.read` refuses what ``vbot.repo.paths.read_contained`` refuses (a path
+outside the repo or through a symbolic link, here: a symlink HEAD holds).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from vbot.errors import VbotError
 from vbot.git.diff import read_blobs, tree_files
-from vbot.git.env import run_git
+from vbot.git.env import git_env, run_git
+from vbot.repo.jsonio import CANONICAL, Style, style_of
 
 _REGULAR = ("100644", "100755")
 _SYMLINK = "120000"
@@ -38,13 +50,33 @@ class HeadFiles:
     blobs: dict[str, bytes]
 
     @classmethod
-    def load(cls, root: Path, folder: str) -> HeadFiles | None:
+    def load(cls, root: Path, folder: str, paths: Iterable[str] | None = None
+             ) -> HeadFiles | None:
         """The snapshot of ``folder``, or None when git cannot give one that equals the work
-        tree (then read the files)."""
+        tree (then read the files). ``paths``: the only files that will be read (and the
+        one :meth:`style` reads), so that only their blobs are fetched and read; reading
+        another regular file of the folder is a KeyError."""
         files = tree_files(root, "HEAD", folder)
         if files is None or _dirty(root, folder):
             return None
-        wanted = sorted({sha for mode, sha in files.values() if mode in _REGULAR})
+        return cls._with_blobs(root, folder, files, paths)
+
+    def loaded_for(self, root: Path, paths: Iterable[str] | None) -> HeadFiles | None:
+        """The same snapshot with the blobs of ``paths`` (None: every file) read, from the
+        same listing (no second ``git ls-tree``); None as :meth:`load`."""
+        return self._with_blobs(root, self.folder, self.files, paths)
+
+    @classmethod
+    def _with_blobs(cls, root: Path, folder: str, files: dict[str, tuple[str, str]],
+                    paths: Iterable[str] | None) -> HeadFiles | None:
+        regular = {rel: sha for rel, (mode, sha) in files.items() if mode in _REGULAR}
+        if paths is not None:
+            first = min(_style_candidates(files), key=_walk_order, default=None)
+            chosen = {os.path.normpath(p) for p in paths} | ({first} if first else set())
+            regular = {rel: sha for rel, sha in regular.items() if rel in chosen}
+        wanted = sorted(set(regular.values()))
+        if wanted and not fetch_missing(root, f"HEAD:{folder}", set(wanted)):
+            return None  # git cat-file would fetch them one request at a time
         blobs = read_blobs(root, wanted)
         if len(blobs) != len(wanted):  # a partial clone that cannot fetch them: read files
             return None
@@ -65,7 +97,102 @@ class HeadFiles:
         found = self.files.get(rel)
         if found is None or found[0] not in _REGULAR:
             return None
+        if found[1] not in self.blobs:
+            raise KeyError(f"{relpath}: not among the paths the snapshot was loaded for")
         return self.blobs[found[1]]
+
+    @cached_property
+    def _folders(self) -> frozenset[str]:
+        found: set[str] = set()
+        for rel in self.files:
+            folder = rel.rpartition("/")[0]
+            while folder and folder not in found:
+                found.add(folder)
+                folder = folder.rpartition("/")[0]
+        return frozenset(found)
+
+    def unwritable(self, relpath: str) -> str | None:
+        """Why a file cannot be written at ``relpath`` where HEAD holds a folder there, or a
+        file where one of its folders goes (what writing into the checked-out folder would
+        meet, and what a commit of the path would silently replace); None when it can."""
+        rel = os.path.normpath(relpath)
+        if rel in self._folders:
+            return f"{relpath}: cannot write: Is a directory"
+        parts = rel.split("/")
+        if any("/".join(parts[:end]) in self.files for end in range(1, len(parts))):
+            return f"{relpath}: cannot write: Not a directory"
+        return None
+
+    def read_first(self, *relpaths: str) -> tuple[str, bytes] | None:
+        """(path, bytes) of the first of ``relpaths`` that HEAD holds as a regular file (a
+        node's sharded path, then its flat one, as ``DataRepo.read_doc_bytes`` looks)."""
+        for rel in relpaths:
+            data = self.read(rel)
+            if data is not None:
+                return rel, data
+        return None
+
+    def listing(self, links: bool = True) -> list[str]:
+        """The ``.json`` files of the folder (not hidden, not below a symlink), sorted like
+        paths: what a walk of the checked-out folder would list. A symlink named ``*.json``
+        is listed, for the reader to refuse (``links=False``: left out)."""
+        return sorted(_json_files(self.files, links), key=lambda r: r.split("/"))
+
+    def style(self) -> Style:
+        """The style of the folder's first ``.json`` file in ``jsonio.folder_style``'s order
+        (a folder's own files before its subfolders, each sorted by name; symlinks skipped),
+        for a new file of the folder; the canonical style when there is none."""
+        first = min(_style_candidates(self.files), key=_walk_order, default=None)
+        return CANONICAL if first is None else style_of(self.blobs[self.files[first][1]])
+
+
+def _json_files(files: dict[str, tuple[str, str]], links: bool = True) -> list[str]:
+    """:meth:`HeadFiles.listing`, unsorted."""
+    kinds = (*_REGULAR, _SYMLINK) if links else _REGULAR
+    below = tuple(f"{rel}/" for rel, (mode, _) in files.items() if mode == _SYMLINK)
+    return [rel for rel, (mode, _) in files.items()
+            if mode in kinds and rel.endswith(".json")
+            and not rel.rpartition("/")[2].startswith(".")
+            and not (below and rel.startswith(below))]
+
+
+def _style_candidates(files: dict[str, tuple[str, str]]) -> list[str]:
+    return _json_files(files, links=False)
+
+
+def _walk_order(rel: str) -> tuple[tuple[int, str], ...]:
+    """``os.walk``'s top-down order with sorted names: at each level files, then folders."""
+    parts = rel.split("/")
+    return tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),)
+
+
+def fetch_missing(root: Path, tree: str, only: set[str] | None = None) -> bool:
+    """In a partial clone, fetch the objects under ``tree`` (those among ``only``, when
+    given) that the clone lacks, in ONE ``git fetch`` (``git cat-file`` would fetch them one
+    request at a time). False when git cannot list them or the fetch fails; True with
+    nothing to do (a full clone: nothing is missing)."""
+    remote = _promisor(root)
+    if remote is None:  # a full clone
+        return True
+    try:  # --missing=print lists what is absent without fetching it
+        out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
+    except VbotError:
+        return False
+    missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
+    if only is not None:
+        missing = [sha for sha in missing if sha in only]
+    if not missing:
+        return True
+    try:
+        done = subprocess.run(["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
+                               "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
+                               "--filter=blob:none", "--stdin"], cwd=root,
+                              input="".join(f"{sha}\n" for sha in missing).encode(),
+                              capture_output=True, env={**os.environ, **git_env()},
+                              check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 def _dirty(root: Path, folder: str) -> bool:
@@ -75,3 +202,19 @@ def _dirty(root: Path, folder: str) -> bool:
                             f":(literal){folder}").strip())
     except VbotError:
         return True
+
+
+def _promisor(root: Path) -> str | None:
+    """The remote a partial clone fetches missing objects from; None for a full clone."""
+    try:  # git 2.20+: remote.<name>.promisor; older clones: extensions.partialClone
+        out = run_git(root, "config", "--get-regexp", r"^remote\..*\.promisor$")
+    except VbotError:  # none set
+        out = b""
+    for line in out.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lower() in ("true", "yes", "on", "1"):
+            return key[len("remote."):-len(".promisor")]
+    try:
+        return run_git(root, "config", "--get", "extensions.partialClone").decode().strip() or None
+    except VbotError:
+        return None

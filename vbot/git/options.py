@@ -19,9 +19,12 @@ from typing import Any
 from vbot.config import read_settings
 from vbot.errors import VbotError
 
-# the folders vbot reads and writes; cone mode adds every file at the root (graph.json,
-# vbot.toml); everything else (pr_info/, ...) stays in git, out of the work tree
-SPARSE_FOLDERS = ("node_attrs", "version_pr_info", "versions")
+# the folders vbot reads from the work tree; cone mode adds every file at the root
+# (graph.json, vbot.toml). Everything else stays in git, out of the work tree: pr_info/ and
+# the like, and versions/ and version_pr_info/ too, which sweeps and merges read from git
+# (vbot/git/headfiles.py) and write into the work tree only for the files they change (the
+# commit takes the listed paths, vbot/git/commit.py)
+SPARSE_FOLDERS = ("node_attrs",)
 DEFAULT_DEPTH = 1
 
 

@@ -2,8 +2,9 @@
 
 A workspace holds ``depth`` commits of the branch (``--depth``), no blob outside what it checks
 out (``--filter=blob:none``, where the server allows filters) and checks out only the folders
-vbot reads and writes (cone-mode sparse checkout: :data:`SPARSE_FOLDERS` and the root files).
-The checkout fetches the missing blobs of the sparse set in one batch. A server that refuses
+vbot reads from the work tree (cone-mode sparse checkout: :data:`SPARSE_FOLDERS` and the root
+files). The checkout fetches the missing blobs of the sparse set in one batch; the folders read
+from git fetch theirs in one batch when read (``vbot/git/headfiles.py``). A server that refuses
 filters gets one log line and a clone without the filter.
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import git
 from vbot.config import CONFIG_NAME
 from vbot.errors import PushError, VbotError
 from vbot.git.env import IDENTITY, clean_error, open_repo, secrets
+from vbot.git.headfiles import HeadFiles
 from vbot.git.lock import locked, remove_stale_locks
 from vbot.git.options import CloneOptions, clone_options
 from vbot.git.remote import default_workdir, normalise_remote, without_credentials
@@ -209,6 +210,28 @@ class Workspace:
     def deepen_until(self, done: Callable[[], bool]) -> bool:
         """Fetch older history (``git fetch --deepen``) until ``done()`` or all of it is here."""
         return deepen_until(self.repo, self.branch, done)
+
+    # -- reading ---------------------------------------------------------------------------
+    def holds(self, folder: str) -> bool:
+        """Whether the work tree holds ``folder``'s files (a full checkout, or a sparse one
+        that includes it)."""
+        return self.sparse is None or any(folder == f or folder.startswith(f"{f}/")
+                                          for f in self.sparse)
+
+    def head_files(self, folder: str, paths: Iterable[str] | None = None
+                   ) -> HeadFiles | None:
+        """``folder``'s files as HEAD holds them (:mod:`vbot.git.headfiles`), or None when
+        git cannot give them and the work tree holds the folder (then read its files).
+
+        VbotError when git cannot give them and the sparse checkout leaves the folder out:
+        the work tree has none of its files, and reading them as missing would rewrite
+        every one of them. ``paths``: see :meth:`HeadFiles.load`."""
+        head = HeadFiles.load(self.path, folder, paths)
+        if head is None and not self.holds(folder):
+            raise VbotError(f"cannot read {folder}/ from git in {self.path}, and the sparse "
+                            f"checkout does not hold it (is the remote reachable for the "
+                            f"blobs of a partial clone?)")
+        return head
 
     def changed_files(self, rev: str = "HEAD") -> list[str]:
         out = self.repo.git.show("--name-only", "--format=", rev)

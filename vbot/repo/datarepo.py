@@ -7,6 +7,7 @@ too). inline layout: node attributes sit in the ``graph.json`` nodes; versions a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from vbot.repo.paths import contained, read_contained, sharded_relpath, unsafe_r
 CF = "cf"
 INLINE = "inline"
 LAZY = "__lazy_json__"
+# reads a repo-relative path: bytes, None when absent, VbotError when refused
+Reader = Callable[[str], "bytes | None"]
 
 
 class NodeDocError(VbotError):
@@ -133,9 +136,10 @@ class DataRepo:
     def doc_path(self, folder: str, name: str) -> Path:
         return contained(self.root, self.doc_relpath(folder, name))
 
-    def read_doc(self, folder: str, name: str) -> Any:
-        """Parsed ``<folder>/<name>`` document (sharded, then flat); None when absent."""
-        found = self.read_doc_bytes(folder, name)
+    def read_doc(self, folder: str, name: str, read: Reader | None = None) -> Any:
+        """Parsed ``<folder>/<name>`` document (sharded, then flat); None when absent.
+        ``read``: see :meth:`read_doc_bytes`."""
+        found = self.read_doc_bytes(folder, name, read)
         if found is None:
             return None
         try:
@@ -143,14 +147,19 @@ class DataRepo:
         except VbotError as exc:
             raise NodeDocError(str(exc)) from None
 
-    def read_doc_bytes(self, folder: str, name: str) -> tuple[str, bytes] | None:
+    def read_doc_bytes(self, folder: str, name: str, read: Reader | None = None
+                       ) -> tuple[str, bytes] | None:
         """(relative path, bytes) of the ``<folder>/<name>`` document (sharded, then flat);
-        None when absent. For a writer that keeps the file's own style."""
+        None when absent. For a writer that keeps the file's own style.
+
+        ``read``: how a repo-relative path is read (bytes, None when absent, VbotError when
+        refused), e.g. from git where the work tree does not hold the folder
+        (``vbot/git/headfiles.py``); default: the file, never through a symlink."""
         if unsafe_reason(name) or unsafe_reason(folder):
             raise NodeDocError(f"{folder}/{name}: unsafe document path")
         for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
             try:
-                data = read_contained(self.root, rel)
+                data = read_contained(self.root, rel) if read is None else read(rel)
             except VbotError as exc:
                 raise NodeDocError(str(exc)) from None
             if data is not None:
@@ -160,10 +169,11 @@ class DataRepo:
     def versions_path(self, name: str) -> Path:
         return self.doc_path("versions", name)
 
-    def read_versions(self, name: str) -> dict[str, Any] | None:
-        """A node's versions document if present and schema-valid, else None."""
+    def read_versions(self, name: str, read: Reader | None = None) -> dict[str, Any] | None:
+        """A node's versions document if present and schema-valid, else None. ``read``: see
+        :meth:`read_doc_bytes`."""
         try:
-            doc = self.read_doc("versions", name)
+            doc = self.read_doc("versions", name, read)
         except NodeDocError:
             return None
         if doc is None or not schema.is_valid("versions", doc):
