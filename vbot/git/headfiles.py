@@ -48,16 +48,18 @@ class HeadFiles:
     folder: str
     files: dict[str, tuple[str, str]]
     blobs: dict[str, bytes]
+    root: Path | None = None  # the clone, for the blob :meth:`style` reads when not loaded
 
     @classmethod
-    def load(cls, root: Path, folder: str, paths: Iterable[str] | None = None
-             ) -> HeadFiles | None:
+    def load(cls, root: Path, folder: str, paths: Iterable[str] | None = None,
+             checked_out: bool = True) -> HeadFiles | None:
         """The snapshot of ``folder``, or None when git cannot give one that equals the work
-        tree (then read the files). ``paths``: the only files that will be read (and the
-        one :meth:`style` reads), so that only their blobs are fetched and read; reading
-        another regular file of the folder is a KeyError."""
+        tree (then read the files). ``paths``: the only files that will be read, so that
+        only their blobs are fetched and read; reading another regular file of the folder
+        is a KeyError. ``checked_out``: whether the work tree holds the folder at all (a
+        sparse checkout may not: then there is nothing for ``git status`` to compare)."""
         files = tree_files(root, "HEAD", folder)
-        if files is None or _dirty(root, folder):
+        if files is None or (checked_out and _dirty(root, folder)):
             return None
         return cls._with_blobs(root, folder, files, paths)
 
@@ -71,16 +73,18 @@ class HeadFiles:
                     paths: Iterable[str] | None) -> HeadFiles | None:
         regular = {rel: sha for rel, (mode, sha) in files.items() if mode in _REGULAR}
         if paths is not None:
-            first = min(_style_candidates(files), key=_walk_order, default=None)
-            chosen = {os.path.normpath(p) for p in paths} | ({first} if first else set())
+            chosen = {os.path.normpath(p) for p in paths}
             regular = {rel: sha for rel, sha in regular.items() if rel in chosen}
         wanted = sorted(set(regular.values()))
-        if wanted and not fetch_missing(root, f"HEAD:{folder}", set(wanted)):
+        # a subset is fetched as asked (a fetch of objects the clone holds costs nothing);
+        # the whole folder: only what ``git rev-list`` says is missing
+        if wanted and not fetch_missing(root, f"HEAD:{folder}",
+                                        None if paths is None else set(wanted)):
             return None  # git cat-file would fetch them one request at a time
         blobs = read_blobs(root, wanted)
         if len(blobs) != len(wanted):  # a partial clone that cannot fetch them: read files
             return None
-        return cls(folder, files, blobs)
+        return cls(folder, files, blobs, root)
 
     def read(self, relpath: str) -> bytes | None:
         """The bytes of the regular file ``relpath`` as HEAD holds it, None when there is
@@ -143,7 +147,14 @@ class HeadFiles:
         (a folder's own files before its subfolders, each sorted by name; symlinks skipped),
         for a new file of the folder; the canonical style when there is none."""
         first = min(_style_candidates(self.files), key=_walk_order, default=None)
-        return CANONICAL if first is None else style_of(self.blobs[self.files[first][1]])
+        if first is None:
+            return CANONICAL
+        sha = self.files[first][1]
+        data = self.blobs.get(sha)
+        if data is None and self.root is not None and fetch_missing(
+                self.root, f"HEAD:{self.folder}", {sha}):  # not among the paths loaded
+            data = read_blobs(self.root, [sha]).get(sha)
+        return CANONICAL if data is None else style_of(data)
 
 
 def _json_files(files: dict[str, tuple[str, str]], links: bool = True) -> list[str]:
@@ -170,17 +181,19 @@ def fetch_missing(root: Path, tree: str, only: set[str] | None = None) -> bool:
     """In a partial clone, fetch the objects under ``tree`` (those among ``only``, when
     given) that the clone lacks, in ONE ``git fetch`` (``git cat-file`` would fetch them one
     request at a time). False when git cannot list them or the fetch fails; True with
-    nothing to do (a full clone: nothing is missing)."""
+    nothing to do (a full clone: nothing is missing). With ``only``, those are asked for
+    without listing the tree first (git skips a fetch of objects it holds)."""
     remote = _promisor(root)
     if remote is None:  # a full clone
         return True
-    try:  # --missing=print lists what is absent without fetching it
-        out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
-    except VbotError:
-        return False
-    missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
     if only is not None:
-        missing = [sha for sha in missing if sha in only]
+        missing = sorted(only)
+    else:
+        try:  # --missing=print lists what is absent without fetching it
+            out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
+        except VbotError:
+            return False
+        missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
     if not missing:
         return True
     try:

@@ -226,7 +226,7 @@ class Workspace:
         VbotError when git cannot give them and the sparse checkout leaves the folder out:
         the work tree has none of its files, and reading them as missing would rewrite
         every one of them. ``paths``: see :meth:`HeadFiles.load`."""
-        head = HeadFiles.load(self.path, folder, paths)
+        head = HeadFiles.load(self.path, folder, paths, checked_out=self.holds(folder))
         if head is None and not self.holds(folder):
             raise VbotError(f"cannot read {folder}/ from git in {self.path}, and the sparse "
                             f"checkout does not hold it (is the remote reachable for the "
