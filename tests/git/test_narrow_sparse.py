@@ -48,6 +48,15 @@ def _remote(tmp_path: Path, make_remote):
     return make_remote(tree)
 
 
+@pytest.fixture
+def served(tmp_path: Path, make_remote, fake, monkeypatch):
+    """The scenario's remote (:func:`_remote`), its upstreams answering ``WORLD1``."""
+    remote = _remote(tmp_path, make_remote)
+    fake.set_world(WORLD1)
+    point_env_at(fake, monkeypatch)
+    return remote
+
+
 def _text(remote, rel: str) -> str:
     return remote.repo.git.show(f"main:{rel}", strip_newline_in_stdout=False)
 
@@ -100,11 +109,8 @@ def test_fresh_sweep_writes_in_the_existing_style_and_keeps_a_good_file(
         assert ws.repo.git.status("--porcelain") == ""
 
 
-def test_merge_in_a_fresh_narrow_workspace(tmp_path: Path, make_remote, fake,
-                                           monkeypatch) -> None:
-    remote = _remote(tmp_path, make_remote)
-    fake.set_world(WORLD1)
-    point_env_at(fake, monkeypatch)
+def test_merge_in_a_fresh_narrow_workspace(tmp_path: Path, served) -> None:
+    remote = served
     sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "sweeper", progress=False))
     result = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "merger", progress=False,
                                 full=True))
@@ -120,10 +126,8 @@ def test_merge_in_a_fresh_narrow_workspace(tmp_path: Path, make_remote, fake,
     assert again.changed == 0 and again.report.extra["incremental"]["incremental"]
 
 
-def test_revert_in_a_narrow_workspace(tmp_path: Path, make_remote, fake, monkeypatch) -> None:
-    remote = _remote(tmp_path, make_remote)
-    fake.set_world(WORLD1)
-    point_env_at(fake, monkeypatch)
+def test_revert_in_a_narrow_workspace(tmp_path: Path, served) -> None:
+    remote = served
     before = remote.tree_sha()
     work = tmp_path / "w"
     swept = sweep(SweepOptions(remote=remote.url, workdir=work, progress=False))
@@ -140,11 +144,8 @@ def test_revert_in_a_narrow_workspace(tmp_path: Path, make_remote, fake, monkeyp
         assert out == ["node_attrs"]
 
 
-def test_a_killed_runs_files_outside_the_cone_are_discarded(tmp_path: Path, make_remote, fake,
-                                                            monkeypatch) -> None:
-    remote = _remote(tmp_path, make_remote)
-    fake.set_world(WORLD1)
-    point_env_at(fake, monkeypatch)
+def test_a_killed_runs_files_outside_the_cone_are_discarded(tmp_path: Path, served) -> None:
+    remote = served
     work = tmp_path / "w"
     with Workspace.open(remote.url, work):
         pass
@@ -167,11 +168,8 @@ def test_a_killed_runs_files_outside_the_cone_are_discarded(tmp_path: Path, make
     assert _versions("stray") not in remote.files()
 
 
-def test_a_full_checkout_still_reads_and_writes_the_files(tmp_path: Path, make_remote, fake,
-                                                          monkeypatch) -> None:
-    remote = _remote(tmp_path, make_remote)
-    fake.set_world(WORLD1)
-    point_env_at(fake, monkeypatch)
+def test_a_full_checkout_still_reads_and_writes_the_files(tmp_path: Path, served) -> None:
+    remote = served
     plain = tmp_path / "plain.toml"
     plain.write_text("[git]\nsparse = false\n")
     work = tmp_path / "w"
