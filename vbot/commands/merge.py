@@ -240,7 +240,7 @@ def merge(opts: MergeOptions) -> MergeResult:
             versions = ws.head_files("versions", ())
             files, how = files_to_merge(ws, repo, opts.full, versions)
             if versions is not None:
-                versions = versions.loaded_for(ws.path, files)
+                versions = versions.loaded_for(files)
                 if versions is None and not ws.holds("versions"):  # else: read the files
                     raise VbotError(f"cannot read versions/ from git in {ws.path}")
             # only the version_pr_info files of the nodes to merge (sharded, then flat)

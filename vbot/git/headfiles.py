@@ -63,10 +63,11 @@ class HeadFiles:
             return None
         return cls._with_blobs(root, folder, files, paths)
 
-    def loaded_for(self, root: Path, paths: Iterable[str] | None) -> HeadFiles | None:
+    def loaded_for(self, paths: Iterable[str] | None) -> HeadFiles | None:
         """The same snapshot with the blobs of ``paths`` (None: every file) read, from the
         same listing (no second ``git ls-tree``); None as :meth:`load`."""
-        return self._with_blobs(root, self.folder, self.files, paths)
+        assert self.root is not None  # set by load
+        return self._with_blobs(self.root, self.folder, self.files, paths)
 
     @classmethod
     def _with_blobs(cls, root: Path, folder: str, files: dict[str, tuple[str, str]],
@@ -127,26 +128,17 @@ class HeadFiles:
             return f"{relpath}: cannot write: Not a directory"
         return None
 
-    def read_first(self, *relpaths: str) -> tuple[str, bytes] | None:
-        """(path, bytes) of the first of ``relpaths`` that HEAD holds as a regular file (a
-        node's sharded path, then its flat one, as ``DataRepo.read_doc_bytes`` looks)."""
-        for rel in relpaths:
-            data = self.read(rel)
-            if data is not None:
-                return rel, data
-        return None
-
-    def listing(self, links: bool = True) -> list[str]:
+    def listing(self) -> list[str]:
         """The ``.json`` files of the folder (not hidden, not below a symlink), sorted like
         paths: what a walk of the checked-out folder would list. A symlink named ``*.json``
-        is listed, for the reader to refuse (``links=False``: left out)."""
-        return sorted(_json_files(self.files, links), key=lambda r: r.split("/"))
+        is listed, for the reader to refuse."""
+        return sorted(_json_files(self.files), key=lambda r: r.split("/"))
 
     def style(self) -> Style:
         """The style of the folder's first ``.json`` file in ``jsonio.folder_style``'s order
         (a folder's own files before its subfolders, each sorted by name; symlinks skipped),
         for a new file of the folder; the canonical style when there is none."""
-        first = min(_style_candidates(self.files), key=_walk_order, default=None)
+        first = min(_json_files(self.files, links=False), key=_walk_order, default=None)
         if first is None:
             return CANONICAL
         sha = self.files[first][1]
@@ -165,10 +157,6 @@ def _json_files(files: dict[str, tuple[str, str]], links: bool = True) -> list[s
             if mode in kinds and rel.endswith(".json")
             and not rel.rpartition("/")[2].startswith(".")
             and not (below and rel.startswith(below))]
-
-
-def _style_candidates(files: dict[str, tuple[str, str]]) -> list[str]:
-    return _json_files(files, links=False)
 
 
 def _walk_order(rel: str) -> tuple[tuple[int, str], ...]:

@@ -60,7 +60,7 @@ from vbot.errors import VbotError
 from vbot.git.diff import blob_at, head_tree
 from vbot.git.headfiles import HeadFiles
 from vbot.repo import cursor as cursors
-from vbot.repo import jsonio, schema
+from vbot.repo import schema
 from vbot.repo.datarepo import DataRepo, NodeDocError
 from vbot.repo.nodeinfo import NodeInfo
 from vbot.run.since import changed_since_tree
@@ -288,28 +288,13 @@ class Incremental:
         if self._versions is _UNREAD:
             self._versions = HeadFiles.load(self.root, "versions")
         head = self._versions
-        if not isinstance(head, HeadFiles):
-            try:
-                doc = self.repo.read_doc("versions", name)
-            except NodeDocError:
-                return ERROR
-            if doc is None:
-                return NEW
-        else:
-            data = None
-            try:
-                for rel in (self.repo.doc_relpath("versions", name), f"versions/{name}.json"):
-                    data = head.read(rel)
-                    if data is not None:
-                        break
-            except VbotError:  # a symlink: refused when read
-                return ERROR
-            if data is None:
-                return NEW
-            try:
-                doc = jsonio.loads(data, name)
-            except VbotError:
-                return ERROR
+        try:  # the sharded file, then the flat one, as every reader of versions files
+            doc = self.repo.read_doc("versions", name,
+                                     head.read if isinstance(head, HeadFiles) else None)
+        except NodeDocError:  # unreadable, unparseable, or refused (a symlink)
+            return ERROR
+        if doc is None:
+            return NEW
         if not isinstance(doc, dict) or "new_version" not in doc \
                 or not schema.is_valid("versions", doc):
             return ERROR
