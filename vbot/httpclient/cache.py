@@ -108,8 +108,7 @@ def _meta(raw: dict[str, Any]) -> CachedMeta:
 
 def connect(path: Path, table: str) -> sqlite3.Connection:
     """A cache database at ``path`` (autocommit, WAL, no fsync per entry: it is a cache),
-    with ``table`` (a ``CREATE TABLE IF NOT EXISTS`` statement) created. Shared by the HTTP
-    cache and the sweep cursor's tests."""
+    with ``table`` (a ``CREATE TABLE IF NOT EXISTS`` statement) created."""
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
