@@ -1,5 +1,6 @@
-"""A workspace whose sparse checkout holds ``node_attrs/`` only: versions/ and version_pr_info/
-are read from git, written into the work tree and committed from the list of files written.
+"""A workspace whose sparse checkout holds the root files only: the node documents, versions/
+and version_pr_info/ are read from git; the files a run changes are written into the work
+tree and committed from the list of files written.
 
 The remote's files are in conda-forge's bot's style (1-space indent, no final newline), so a
 file written in the wrong style, or a file read as missing, shows in what is pushed.
@@ -20,6 +21,7 @@ from vbot.commands.revert import RevertOptions, revert
 from vbot.commands.sweep import SweepOptions, sweep
 from vbot.errors import VbotError
 from vbot.git.workspace import Workspace
+from vbot.repo.datarepo import DataRepo, NodeDocError
 from vbot.repo.paths import sharded_relpath
 
 BOT_STYLE = {"indent": 1, "sort_keys": True}  # conda-forge's bot: no final newline
@@ -65,11 +67,12 @@ def _packs(path: Path) -> int:
     return len(list((path / ".git" / "objects" / "pack").glob("*.pack")))
 
 
-def test_a_fresh_workspace_checks_out_node_attrs_only(tmp_path: Path, make_remote) -> None:
+def test_a_fresh_workspace_checks_out_the_root_files_only(tmp_path: Path,
+                                                           make_remote) -> None:
     remote = _remote(tmp_path, make_remote)
     with Workspace.open(remote.url, tmp_path / "w") as ws:
-        assert ws.sparse == ("node_attrs",)
-        assert (ws.path / "graph.json").is_file() and (ws.path / "node_attrs").is_dir()
+        assert ws.sparse == ()
+        assert (ws.path / "graph.json").is_file() and not (ws.path / "node_attrs").exists()
         assert not (ws.path / "versions").exists()
         assert not (ws.path / "version_pr_info").exists()
         packs = _packs(ws.path)
@@ -104,8 +107,8 @@ def test_fresh_sweep_writes_in_the_existing_style_and_keeps_a_good_file(
     assert _versions("flaky") not in changed and _versions("requests") in changed
     # the workspace's sparse checkout is untouched by the run
     with Workspace.open(remote.url, tmp_path / "w") as ws:
-        assert ws.sparse == ("node_attrs",)
-        assert not (ws.path / "versions").exists()
+        assert ws.sparse == ()
+        assert not (ws.path / "versions").exists() and not (ws.path / "node_attrs").exists()
         assert ws.repo.git.status("--porcelain") == ""
 
 
@@ -141,7 +144,7 @@ def test_revert_in_a_narrow_workspace(tmp_path: Path, served) -> None:
     for path in (work, tmp_path / "rw"):
         out = subprocess.run(["git", "sparse-checkout", "list"], cwd=path, capture_output=True,
                              text=True, check=True).stdout.split()
-        assert out == ["node_attrs"]
+        assert out == []
 
 
 def test_a_killed_runs_files_outside_the_cone_are_discarded(tmp_path: Path, served) -> None:
@@ -182,8 +185,9 @@ def test_a_full_checkout_still_reads_and_writes_the_files(tmp_path: Path, served
 
 
 def test_a_workspace_of_the_wider_sparse_set_is_narrowed(tmp_path: Path, make_remote) -> None:
-    """A workdir an earlier vbot checked out with versions/ and version_pr_info/ (a CI cache),
-    with a file a killed run changed there: the next open narrows it and discards the file."""
+    """A workdir an earlier vbot checked out with node_attrs/, versions/ and version_pr_info/
+    (a CI cache), with a file a killed run changed there: the next open narrows it and
+    discards the file."""
     remote = _remote(tmp_path, make_remote)
     work = tmp_path / "w"
     with Workspace.open(remote.url, work) as ws:
@@ -191,8 +195,9 @@ def test_a_workspace_of_the_wider_sparse_set_is_narrowed(tmp_path: Path, make_re
     assert (work / _versions("flaky")).is_file()
     _bot_json(work / _versions("flaky"), {"new_version": "9.9"})
     with Workspace.open(remote.url, work) as ws:
-        assert ws.sparse == ("node_attrs",)
+        assert ws.sparse == ()
         assert not (work / "versions").exists() and not (work / "version_pr_info").exists()
+        assert not (work / "node_attrs").exists()
         assert ws.repo.git.status("--porcelain", "--untracked-files=all") == ""
         head = ws.head_files("versions")
         assert head is not None and head.read(_versions("flaky")) == b'{\n "new_version": "1.1"\n}'
@@ -221,3 +226,43 @@ def test_blobs_that_cannot_be_fetched_stop_the_run(tmp_path: Path, make_remote) 
         remote.path.rename(remote.path.with_name("moved.git"))
         with pytest.raises(VbotError, match="cannot read versions/ from git"):
             ws.head_files("versions")
+
+
+def test_node_documents_are_read_from_git_in_one_batch(tmp_path: Path, make_remote) -> None:
+    """The reader a workspace gives DataRepo: the same documents as the checked-out files,
+    the partial clone's missing blobs fetched in one batch, not one fetch per file."""
+    tree = cf_tree(tmp_path / "tree")
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "w") as ws:
+        reader = ws.reader()
+        repo = DataRepo.open(ws.path, reader)
+        names = repo.safe_names()[0]
+        packs = _packs(ws.path)
+        reader.prefetch(repo.node_doc_paths(names))
+        assert _packs(ws.path) == packs + 1
+        reader.prefetch(repo.node_doc_paths(names))  # nothing missing: no second fetch
+        assert _packs(ws.path) == packs + 1
+        on_disk = DataRepo.open(tree)
+        assert names and all(repo.node_attrs(n) == on_disk.node_attrs(n) for n in names)
+        assert _packs(ws.path) == packs + 1
+        assert not (ws.path / "node_attrs").exists()
+        assert reader("node_attrs/nothing-here.json") is None
+        with pytest.raises(VbotError, match="outside the data repo"):
+            reader("../tree/graph.json")
+
+
+def test_a_node_document_symlinked_in_head_is_refused(tmp_path: Path, make_remote) -> None:
+    """A commit that makes a node's document a symlink (to a file outside the repo) gets
+    that node refused, as reading the checked-out file would; the others are read."""
+    tree = cf_tree(tmp_path / "tree")
+    outside = tmp_path / "secret.json"
+    outside.write_text('{"url": "https://example.invalid/x"}')
+    victim = DataRepo.open(tree).node_doc_relpath("requests")
+    (tree / victim).unlink()
+    (tree / victim).symlink_to(outside)
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "w") as ws:
+        repo = DataRepo.open(ws.path, ws.reader())
+        with pytest.raises(NodeDocError, match="symbolic link"):
+            repo.node_attrs("requests")
+        assert repo.node_attrs("attrs")["version"]

@@ -158,9 +158,14 @@ def files_to_merge(ws: Workspace, repo: DataRepo, full: bool = False,
     return files, how
 
 
+def _node_name(rel: str) -> str:
+    """The node a versions file is about: its file name without ``.json``."""
+    return rel.rpartition("/")[2].removesuffix(".json")
+
+
 def _pr_info_paths(files: list[str]) -> list[str]:
     """Where the version_pr_info documents of the nodes of these versions files can be."""
-    names = {rel.rpartition("/")[2].removesuffix(".json") for rel in files}
+    names = {_node_name(rel) for rel in files}
     return [rel for name in names
             for rel in (sharded_relpath("version_pr_info", name), f"version_pr_info/{name}.json")]
 
@@ -234,7 +239,8 @@ def merge(opts: MergeOptions) -> MergeResult:
             ws = stack.enter_context(Workspace.open(opts.remote, opts.workdir, depth=opts.depth,
                                                     config=opts.config))
         with report.phase("load"):
-            repo = DataRepo.open(ws.path)
+            reader = ws.reader()  # the node documents are not checked out: read from git
+            repo = DataRepo.open(ws.path, reader)
             known = set(repo.safe_names()[0])
             # not checked out: listed from git, then only the files to merge are read
             versions = ws.head_files("versions", ())
@@ -243,6 +249,8 @@ def merge(opts: MergeOptions) -> MergeResult:
                 versions = versions.loaded_for(files)
                 if versions is None and not ws.holds("versions"):  # else: read the files
                     raise VbotError(f"cannot read versions/ from git in {ws.path}")
+            reader.prefetch(repo.node_doc_paths(
+                name for rel in files if (name := _node_name(rel)) in known))
             # only the version_pr_info files of the nodes to merge (sharded, then flat)
             pr_info = ws.head_files("version_pr_info", _pr_info_paths(files)) \
                 if repo.layout == CF else None
@@ -256,7 +264,7 @@ def merge(opts: MergeOptions) -> MergeResult:
         with report.phase("merge"):
             for rel in files:
                 progress.advance()
-                name = rel.rpartition("/")[2][: -len(".json")]
+                name = _node_name(rel)
                 try:
                     # never read through a symlink (it may point outside)
                     data = (read_contained(ws.path, rel) if versions is None

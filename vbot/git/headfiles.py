@@ -28,9 +28,11 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+import git
 
 from vbot.errors import VbotError
 from vbot.git.diff import read_blobs, tree_files
@@ -90,9 +92,17 @@ class HeadFiles:
     def read(self, relpath: str) -> bytes | None:
         """The bytes of the regular file ``relpath`` as HEAD holds it, None when there is
         none; VbotError for a path outside the repo or through a symbolic link."""
-        rel = os.path.normpath(relpath)
-        if os.path.isabs(rel) or rel in (".", "..") or rel.startswith("../"):
-            raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+        found = self.entry(relpath)
+        if found is None:
+            return None
+        if found[1] not in self.blobs:
+            raise KeyError(f"{relpath}: not among the paths the snapshot was loaded for")
+        return self.blobs[found[1]]
+
+    def entry(self, relpath: str) -> tuple[str, str] | None:
+        """(mode, blob id) of the regular file ``relpath`` in HEAD, None when there is none;
+        VbotError for a path outside the repo or through a symbolic link."""
+        rel = inside(relpath)
         parts = rel.split("/")
         for end in range(1, len(parts) + 1):  # the folders on the way, then the leaf
             found = self.files.get("/".join(parts[:end]))
@@ -100,11 +110,7 @@ class HeadFiles:
                 raise VbotError(
                     f"refusing path through a symbolic link in the data repo: {relpath!r}")
         found = self.files.get(rel)
-        if found is None or found[0] not in _REGULAR:
-            return None
-        if found[1] not in self.blobs:
-            raise KeyError(f"{relpath}: not among the paths the snapshot was loaded for")
-        return self.blobs[found[1]]
+        return found if found is not None and found[0] in _REGULAR else None
 
     @cached_property
     def _folders(self) -> frozenset[str]:
@@ -149,6 +155,71 @@ class HeadFiles:
         return CANONICAL if data is None else style_of(data)
 
 
+def inside(relpath: str) -> str:
+    """``relpath`` normalised; VbotError when it leaves the repo."""
+    rel = os.path.normpath(relpath)
+    if os.path.isabs(rel) or rel in (".", "..") or rel.startswith("../"):
+        raise VbotError(f"refusing path outside the data repo: {relpath!r}")
+    return rel
+
+
+@dataclass
+class TreeReader:
+    """Any file of HEAD, read one at a time: how a workspace reads the node documents, which
+    its sparse checkout leaves out (``vbot/git/options.py``), for ``DataRepo``'s reader.
+
+    A top folder is listed once (one ``git ls-tree``) the first time a file of it is read;
+    each file is then one request to GitPython's persistent ``git cat-file --batch``
+    process, so only the document being parsed is held, not the folder's 25,000 documents.
+    The refusals are :meth:`HeadFiles.read`'s. In a partial clone, :meth:`prefetch` fetches a
+    folder's missing blobs in one batch first (else git fetches each on its own as it is
+    read: correct, one request per file)."""
+
+    root: Path
+    repo: git.Repo
+    _folders: dict[str, HeadFiles] = field(default_factory=dict)
+
+    def _folder(self, top: str) -> HeadFiles:
+        head = self._folders.get(top)
+        if head is None:
+            files = tree_files(self.root, "HEAD", top)
+            if files is None:
+                raise VbotError(f"cannot list {top}/ of HEAD in {self.root}")
+            head = self._folders[top] = HeadFiles(top, files, {}, self.root)
+        return head
+
+    def __call__(self, relpath: str) -> bytes | None:
+        found = self._folder(inside(relpath).partition("/")[0]).entry(relpath)
+        if found is None:
+            return None
+        try:
+            return self.repo.git.get_object_data(found[1])[3]
+        except (ValueError, OSError, git.GitCommandError) as exc:
+            raise VbotError(f"{relpath}: cannot read it from git: {exc}") from None
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """In a partial clone, fetch in one batch per top folder the blobs of ``paths`` the
+        clone lacks (paths HEAD does not hold or refuses are left for the read to report);
+        nothing to do in a full clone. VbotError when the fetch fails."""
+        remote = _promisor(self.root)
+        if remote is None:
+            return
+        wanted: dict[str, set[str]] = {}
+        for path in paths:
+            try:
+                top = inside(path).partition("/")[0]
+                found = self._folder(top).entry(path)
+            except VbotError:
+                continue
+            if found is not None:
+                wanted.setdefault(top, set()).add(found[1])
+        for top, shas in sorted(wanted.items()):
+            missing = _missing(self.root, f"HEAD:{top}")
+            if missing is None or not _fetch(self.root, remote, shas & missing):
+                raise VbotError(f"cannot fetch the files of {top}/ into {self.root} (is the "
+                                f"remote reachable for the blobs of a partial clone?)")
+
+
 def _json_files(files: dict[str, tuple[str, str]], links: bool = True) -> list[str]:
     """:meth:`HeadFiles.listing`, unsorted."""
     kinds = (*_REGULAR, _SYMLINK) if links else _REGULAR
@@ -174,21 +245,29 @@ def fetch_missing(root: Path, tree: str, only: set[str] | None = None) -> bool:
     remote = _promisor(root)
     if remote is None:  # a full clone
         return True
-    if only is not None:
-        missing = sorted(only)
-    else:
-        try:  # --missing=print lists what is absent without fetching it
-            out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
-        except VbotError:
-            return False
-        missing = [line[1:] for line in out.decode().splitlines() if line.startswith("?")]
-    if not missing:
+    missing = only if only is not None else _missing(root, tree)
+    return missing is not None and _fetch(root, remote, missing)
+
+
+def _missing(root: Path, tree: str) -> set[str] | None:
+    """The objects under ``tree`` a partial clone lacks (``--missing=print`` lists them
+    without fetching them); None when git cannot say."""
+    try:
+        out = run_git(root, "rev-list", "--objects", "--missing=print", tree)
+    except VbotError:
+        return None
+    return {line[1:] for line in out.decode().splitlines() if line.startswith("?")}
+
+
+def _fetch(root: Path, remote: str, shas: set[str]) -> bool:
+    """Fetch ``shas`` from ``remote`` in one ``git fetch --stdin``; True when done."""
+    if not shas:
         return True
     try:
         done = subprocess.run(["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
                                "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
                                "--filter=blob:none", "--stdin"], cwd=root,
-                              input="".join(f"{sha}\n" for sha in missing).encode(),
+                              input="".join(f"{sha}\n" for sha in sorted(shas)).encode(),
                               capture_output=True, env={**os.environ, **git_env()},
                               check=False)
     except OSError:

@@ -3,7 +3,7 @@
 ```toml
 [git]
 depth = 1        # commits of history fetched (0: the whole history)
-sparse = true    # check out only the folders vbot reads and writes
+sparse = true    # check out the root files only (the folders are read from git)
 filter = true    # partial clone (--filter=blob:none) where the server allows it
 ```
 """
@@ -19,12 +19,13 @@ from typing import Any
 from vbot.config import read_settings
 from vbot.errors import VbotError
 
-# the folders vbot reads from the work tree; cone mode adds every file at the root
-# (graph.json, vbot.toml). Everything else stays in git, out of the work tree: pr_info/ and
-# the like, and versions/ and version_pr_info/ too, which sweeps and merges read from git
-# (vbot/git/headfiles.py) and write into the work tree only for the files they change (the
-# commit takes the listed paths, vbot/git/commit.py)
-SPARSE_FOLDERS = ("node_attrs",)
+# the folders vbot reads from the work tree: none. Cone mode checks out every file at the
+# root (graph.json, vbot.toml); every folder stays in git, out of the work tree. Sweeps and
+# merges read the node documents, versions/ and version_pr_info/ from git
+# (vbot/git/headfiles.py: writing 25,000 node documents to disk was most of a fresh clone's
+# time) and write into the work tree only the files they change (the commit takes the listed
+# paths, vbot/git/commit.py)
+SPARSE_FOLDERS: tuple[str, ...] = ()
 DEFAULT_DEPTH = 1
 
 

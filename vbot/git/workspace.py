@@ -20,7 +20,7 @@ import git
 from vbot.config import CONFIG_NAME
 from vbot.errors import PushError, VbotError
 from vbot.git.env import IDENTITY, clean_error, open_repo, secrets
-from vbot.git.headfiles import HeadFiles
+from vbot.git.headfiles import HeadFiles, TreeReader
 from vbot.git.lock import locked, remove_stale_locks
 from vbot.git.options import CloneOptions, clone_options
 from vbot.git.remote import default_workdir, normalise_remote, without_credentials
@@ -232,6 +232,13 @@ class Workspace:
                             f"checkout does not hold it (is the remote reachable for the "
                             f"blobs of a partial clone?)")
         return head
+
+    def reader(self) -> TreeReader:
+        """Reads any file as HEAD holds it (:class:`vbot.git.headfiles.TreeReader`): how
+        ``DataRepo`` reads the node documents, which the sparse checkout leaves out. The work
+        tree was reset to HEAD when the workspace was opened, and vbot never writes a node
+        document, so a full checkout reads the same."""
+        return TreeReader(self.path, self.repo)
 
     def changed_files(self, rev: str = "HEAD") -> list[str]:
         out = self.repo.git.show("--name-only", "--format=", rev)

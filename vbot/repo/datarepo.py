@@ -7,7 +7,7 @@ too). inline layout: node attributes sit in the ``graph.json`` nodes; versions a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,15 @@ class DataRepo:
     root: Path
     graph: nx.Graph  # graph.json through networkx (a DiGraph unless the file says otherwise)
     layout: str
+    # how a repo-relative path is read when a caller gives no reader (None: the file, never
+    # through a symlink); a workspace reads from git what its sparse checkout leaves out
+    read: Reader | None = field(default=None, repr=False)
     _dependents: dict[Any, int] | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, root: Path) -> DataRepo:
-        """Read and validate ``root/graph.json`` (its node documents are read on demand)."""
+    def open(cls, root: Path, read: Reader | None = None) -> DataRepo:
+        """Read and validate ``root/graph.json`` (its node documents are read on demand,
+        through ``read`` when given, see :meth:`read_doc_bytes`)."""
         path = root / "graph.json"
         if not path.is_file():
             raise VbotError(f"{path}: no graph.json in the data repo")
@@ -51,7 +55,7 @@ class DataRepo:
         graph = from_node_link(doc)
         layout = CF if any(isinstance(p, dict) and LAZY in p
                            for _, p in graph.nodes(data="payload")) else INLINE
-        return cls(root=root, graph=graph, layout=layout)
+        return cls(root=root, graph=graph, layout=layout, read=read)
 
     def dependents(self) -> dict[Any, int]:
         """{node: how many nodes depend on it, directly or not} (computed once)."""
@@ -107,6 +111,22 @@ class DataRepo:
             raise NodeDocError(f"{folder}/{doc}: unsafe document path")
         return sharded_relpath(folder, doc)
 
+    def node_doc_paths(self, names: Iterable[str]) -> list[str]:
+        """cf layout: where the documents of ``names`` can be (sharded, then flat), for a
+        reader to fetch them in one batch; a node whose reference is unusable is left out
+        (reading it reports it). Inline layout: none."""
+        if self.layout != CF:
+            return []
+        found: list[str] = []
+        for name in names:
+            try:
+                _, folder, doc = self._node_ref(name)
+            except NodeDocError:
+                continue
+            if not (unsafe_reason(doc) or unsafe_reason(folder)):
+                found += (sharded_relpath(folder, doc), f"{folder}/{doc}.json")
+        return found
+
     def node_doc_bytes(self, name: str) -> tuple[str, str, bytes]:
         """cf layout: (the payload's reference, the path read, the bytes of the node's
         document); raises NodeDocError for that node only."""
@@ -154,9 +174,11 @@ class DataRepo:
 
         ``read``: how a repo-relative path is read (bytes, None when absent, VbotError when
         refused), e.g. from git where the work tree does not hold the folder
-        (``vbot/git/headfiles.py``); default: the file, never through a symlink."""
+        (``vbot/git/headfiles.py``); default: the repo's own reader, else the file, never
+        through a symlink."""
         if unsafe_reason(name) or unsafe_reason(folder):
             raise NodeDocError(f"{folder}/{name}: unsafe document path")
+        read = read or self.read
         for rel in (sharded_relpath(folder, name), f"{folder}/{name}.json"):
             try:
                 data = read_contained(self.root, rel) if read is None else read(rel)
