@@ -104,13 +104,16 @@ class HeadFiles:
         VbotError for a path outside the repo or through a symbolic link."""
         rel = inside(relpath)
         parts = rel.split("/")
-        for end in range(1, len(parts) + 1):  # the folders on the way, then the leaf
-            found = self.files.get("/".join(parts[:end]))
-            if found is not None and found[0] == _SYMLINK:
-                raise VbotError(
-                    f"refusing path through a symbolic link in the data repo: {relpath!r}")
+        if self._links and any("/".join(parts[:end]) in self._links  # the folders on the way,
+                               for end in range(1, len(parts) + 1)):  # then the leaf
+            raise VbotError(f"refusing path through a symbolic link in the data repo: {relpath!r}")
         found = self.files.get(rel)
         return found if found is not None and found[0] in _REGULAR else None
+
+    @cached_property
+    def _links(self) -> frozenset[str]:
+        """The symbolic links HEAD holds in the folder (usually none)."""
+        return frozenset(rel for rel, (mode, _) in self.files.items() if mode == _SYMLINK)
 
     @cached_property
     def _folders(self) -> frozenset[str]:
