@@ -123,6 +123,8 @@ def test_merge_in_a_fresh_narrow_workspace(tmp_path: Path, served) -> None:
         '{\n "new_version": "2.32.3",\n "pr": 7\n}'
     assert _text(remote, _pr_info("attrs")) == '{\n "new_version": "24.2.0"\n}'
     assert _text(remote, _pr_info("flaky")) == '{\n "new_version": "1.2"\n}'
+    # committed from memory: nothing was written into the workspace's work tree
+    assert not (tmp_path / "merger" / "version_pr_info").exists()
     # incremental: a second merge in a fresh workspace finds nothing new to write
     again = merge(MergeOptions(remote=remote.url, workdir=tmp_path / "merger2",
                                progress=False))

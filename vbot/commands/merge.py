@@ -22,8 +22,8 @@ full merge's. No usable base (none in the last ``MAX_DEPTH`` commits, not a tree
 
 The workspace's sparse checkout holds neither folder (``vbot/git/options.py``): the versions
 files are listed and read, and the version_pr_info files read, as HEAD holds them
-(``vbot/git/headfiles.py``); a changed version_pr_info file is written into the work tree
-(its folders made as needed) and committed from the list of files written.
+(``vbot/git/headfiles.py``); a changed version_pr_info file goes to the commit from memory
+(``vbot/git/commit.py``), never into the work tree.
 """
 
 from __future__ import annotations
@@ -181,10 +181,12 @@ def merged_value(found: str, version: Any, existing: Any) -> str:
 
 def _merge_one(repo: DataRepo, name: str, found: str,
                new_style: Callable[[], jsonio.Style] = lambda: jsonio.CANONICAL,
-               pr_info: HeadFiles | None = None) -> bool:
+               pr_info: HeadFiles | None = None,
+               contents: dict[str, bytes] | None = None) -> bool:
     """Write the node's new_version; True when a file changed. ``new_style``: the style of
     a version_pr_info file that does not exist yet. ``pr_info``: the version_pr_info files
-    as HEAD holds them (None: read the files)."""
+    as HEAD holds them (None: read the files). ``contents``: where a changed version_pr_info
+    file goes, by path, for the commit (None: written into the work tree)."""
     attrs = repo.node_attrs(name)
     if repo.layout == CF:
         # the sharded file, else the flat one (refused through a symlink)
@@ -205,10 +207,11 @@ def _merge_one(repo: DataRepo, name: str, found: str,
         if blocked:  # not checked out: refused as writing into the folder would be
             raise VbotError(blocked)
         # the sharded file, if any, is ``doc``, which differs: written without reading it again
-        # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-        jsonio.atomic_write_text(repo.doc_path("version_pr_info", name),
-                                 jsonio.dumps_styled({**doc, "new_version": value}, style),
-                                 fsync=False)
+        text = jsonio.dumps_styled({**doc, "new_version": value}, style)
+        if contents is not None:
+            contents[repo.doc_relpath("version_pr_info", name)] = text.encode("utf-8")
+        else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
+            jsonio.atomic_write_text(repo.doc_path("version_pr_info", name), text, fsync=False)
         return True
     node = repo._node_entry(name)
     value = _checked(name, merged_value(found, attrs.get("version"), node.get("new_version")))
@@ -261,6 +264,9 @@ def merge(opts: MergeOptions) -> MergeResult:
         new_style = functools.cache(lambda: jsonio.folder_style(ws.path, "version_pr_info")
                                     if pr_info is None else pr_info.style())
         written: list[str] = []  # what the commit takes: no `git status` over 25,000 files
+        # the changed version_pr_info files, committed from here (the sparse checkout leaves
+        # the folder out: no file and folders made only for the commit to read back)
+        contents: dict[str, bytes] | None = {} if pr_info is not None else None
         with report.phase("merge"):
             for rel in files:
                 progress.advance()
@@ -295,7 +301,8 @@ def merge(opts: MergeOptions) -> MergeResult:
                     report.add(Outcome(name, NONE), "skipped")
                     continue
                 try:
-                    did = _merge_one(repo, name, doc["new_version"], new_style, pr_info)
+                    did = _merge_one(repo, name, doc["new_version"], new_style, pr_info,
+                                     contents)
                 except (NodeDocError, VbotError, OSError) as exc:
                     retry |= isinstance(exc, OSError)
                     listed["invalid"].append(f"{rel} ({exc})")
@@ -319,7 +326,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                    + ("" if retry else f"\n{MERGE_BASE}: {how['base']['to']}")
                    + f"\nVbot-Run: {report.run_id}\n")
         commit_and_push(ws, report, ["version_pr_info", "graph.json"], message, opts.push,
-                        opts.report, written)
+                        opts.report, written, contents)
     return MergeResult(report, dict(listed), changed, unchanged)
 
 

@@ -11,20 +11,22 @@ import hashlib
 import os
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from vbot.errors import VbotError
 from vbot.git.env import IDENTITY, git_env, run_git, secrets
 from vbot.redact import redact
-from vbot.repo.paths import READ_FLAGS, read_regular_fd
+from vbot.repo.jsonio import atomic_write_bytes
+from vbot.repo.paths import READ_FLAGS, contained, read_regular_fd
 
 if TYPE_CHECKING:
     from vbot.git.workspace import Workspace
 
 
 def commit(ws: Workspace, pathspecs: list[str], message: str,
-           paths: Iterable[str] | None = None) -> str | None:
+           paths: Iterable[str] | None = None,
+           contents: Mapping[str, bytes] | None = None) -> str | None:
     """Commit every change under ``pathspecs``; None when nothing changed.
 
     ``paths``, when given, are the only files that may have changed (repo-relative posix
@@ -32,6 +34,11 @@ def commit(ws: Workspace, pathspecs: list[str], message: str,
     compared with HEAD's tree (one ``git ls-tree``) instead of a ``git status`` over
     everything under ``pathspecs``. Listed files are committed whatever ``.gitignore``
     says. Without ``paths``, ``git status`` finds the changes.
+
+    ``contents``: new bytes of listed paths that the caller did not write into the work
+    tree (a sparse checkout leaves their folders out: writing them only to read them back
+    costs a file and its folders each); a full checkout gets them written first, so that
+    its work tree shows what is committed.
 
     One ``git fast-import`` stream writes the blobs and trees into a single pack and moves
     the branch (``git add`` + ``git commit`` write one loose object file per blob and per
@@ -42,11 +49,15 @@ def commit(ws: Workspace, pathspecs: list[str], message: str,
     In a sparse checkout a listed file outside the checked-out folders that is missing from
     the work tree is left as it is in HEAD: a sweep never deletes what it cannot see.
     """
+    if contents and ws.sparse is None:
+        for rel, data in contents.items():  # no fsync: this commit makes them durable
+            atomic_write_bytes(contained(ws.path, rel), data, fsync=False)
+        contents = None
     if paths is None:
         found = _changes(ws, pathspecs)
         changes = [(rel, read_regular(ws, rel)) for rel in found]
     else:
-        changes = _changes_among(ws, pathspecs, paths)
+        changes = _changes_among(ws, pathspecs, paths, contents or {})
     if ws.sparse is not None:  # a file outside the sparse checkout is absent, not deleted
         changes = [(rel, data) for rel, data in changes
                    if data is not None or in_sparse(ws.sparse, rel)]
@@ -129,7 +140,13 @@ def read_regular(ws: Workspace, rel: str) -> bytes | None:
 
 def _sync_index(ws: Workspace, changes: list[tuple[str, bytes | None]]) -> None:
     """Index entries of the committed paths as in HEAD: regular files re-added (hashed,
-    with their stat data, by one ``git update-index``), the rest removed."""
+    with their stat data, by one ``git update-index``), the rest removed. A sparse
+    checkout's sparse index (``vbot/git/shallow.py``) is read from HEAD instead (``git
+    reset``): a few entries, where ``update-index`` of paths outside the cone would first
+    expand it to one entry per file."""
+    if ws.sparse is not None:
+        ws.repo.git.reset("-q")
+        return
     added = [rel for rel, data in changes if data is not None]
     removed = [rel for rel, data in changes if data is None]
     try:
@@ -141,9 +158,10 @@ def _sync_index(ws: Workspace, changes: list[tuple[str, bytes | None]]) -> None:
         ws.repo.git.reset("-q")
 
 
-def _changes_among(ws: Workspace, pathspecs: list[str], paths: Iterable[str]
-                   ) -> list[tuple[str, bytes | None]]:
-    """(path, new bytes or None for a deletion) for the listed paths that differ from HEAD."""
+def _changes_among(ws: Workspace, pathspecs: list[str], paths: Iterable[str],
+                   contents: Mapping[str, bytes]) -> list[tuple[str, bytes | None]]:
+    """(path, new bytes or None for a deletion) for the listed paths that differ from HEAD
+    (read from the work tree unless ``contents`` holds them)."""
     prefixes = tuple(p.rstrip("/") + "/" for p in pathspecs)
     wanted = sorted({p for p in paths if p in pathspecs or p.startswith(prefixes)})
     for rel in wanted:
@@ -157,7 +175,7 @@ def _changes_among(ws: Workspace, pathspecs: list[str], paths: Iterable[str]
     in_head = _head_entries(ws, tops)
     changes = []
     for rel in wanted:
-        data = read_regular(ws, rel)
+        data = contents[rel] if rel in contents else read_regular(ws, rel)
         mode_sha = in_head.get(rel)
         if data is None:
             if mode_sha is not None and not _same_link(ws, rel, mode_sha):

@@ -61,19 +61,29 @@ def clone(remote: str, path: Path, options: CloneOptions, log: Log = stderr_log)
 
 
 def apply_sparse(repo: git.Repo, options: CloneOptions) -> None:
-    """Make the checkout sparse (cone: :data:`SPARSE_FOLDERS` and root files) or full."""
+    """Make the checkout sparse (cone: :data:`SPARSE_FOLDERS` and root files, with a sparse
+    index) or full.
+
+    A sparse index holds one entry per folder outside the cone instead of one per file:
+    with 75,000 files in HEAD, ``git reset --hard`` on opening the workspace and the index
+    update after a commit rewrite a few entries instead of 75,000 (benchmarks/RESULTS.md)."""
     enabled = _sparse_enabled(repo)
     if options.sparse:
-        if enabled and sparse_folders(repo) == SPARSE_FOLDERS:
+        if enabled and _config_true(repo, "index.sparse") \
+                and sparse_folders(repo) == SPARSE_FOLDERS:
             return
-        repo.git.sparse_checkout("set", "--cone", *SPARSE_FOLDERS)
+        repo.git.sparse_checkout("set", "--cone", "--sparse-index", *SPARSE_FOLDERS)
     elif enabled:
         repo.git.sparse_checkout("disable")
 
 
 def _sparse_enabled(repo: git.Repo) -> bool:
+    return _config_true(repo, "core.sparseCheckout")
+
+
+def _config_true(repo: git.Repo, key: str) -> bool:
     try:
-        return repo.git.config("--bool", "--get", "core.sparseCheckout") == "true"
+        return repo.git.config("--bool", "--get", key) == "true"
     except git.GitCommandError:  # not set
         return False
 

@@ -146,7 +146,11 @@ def atomic_write_text(path: Path | str, text: str, fsync: bool = True) -> None:
     cost several times the system calls' own time per small file (figures in
     benchmarks/RESULTS.md).
     """
-    data = text.encode("utf-8")
+    atomic_write_bytes(path, text.encode("utf-8"), fsync)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, fsync: bool = True) -> None:
+    """:func:`atomic_write_text` of bytes."""
     folder, name = os.path.split(os.fspath(path))
     try:
         fd, tmp = _open_temp(folder, name)

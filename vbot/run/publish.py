@@ -12,7 +12,7 @@ push") instead of naming a commit that was dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from vbot.git.commit import commit, reword_head
@@ -26,19 +26,21 @@ _SWEEP_SUBJECT = re.compile(r"^(vbot sweep: \d+ checked, )(\d+) new, (\d+) uncha
 
 def commit_and_push(ws: Workspace, report: RunReport, pathspecs: list[str], message: str,
                     push: bool, report_path: Path | None,
-                    paths: Iterable[str] | None = None) -> str | None:
+                    paths: Iterable[str] | None = None,
+                    contents: Mapping[str, bytes] | None = None) -> str | None:
     """Commit ``pathspecs`` once, push when asked (also an earlier unpushed commit), and write
     the report even when the push fails. Returns the run's commit as the remote holds it
     (rebased when another run pushed first), or None (no changes, or none left to push).
 
     ``paths``: every file the command wrote or deleted under ``pathspecs``, when it knows
-    them (see ``Workspace.commit``); None to find the changes with ``git status``.
+    them (see ``vbot.git.commit.commit``); None to find the changes with ``git status``.
+    ``contents``: the new bytes of listed files not written into the work tree (same).
 
     A report that cannot be written does not stop anything (the commit is pushed, the
     summary printed): ``report.extra["report_error"]`` says why, and the command exits 1.
     Its path is checked before any work (``vbot/main.py``)."""
     with report.phase("commit"):
-        sha = commit(ws, pathspecs, message, paths)
+        sha = commit(ws, pathspecs, message, paths, contents)
     report.extra["commit"] = sha
     report.extra["pushed"] = False
     try:
