@@ -96,6 +96,9 @@ def test_fresh_sweep_writes_in_the_existing_style_and_keeps_a_good_file(
     point_env_at(fake, monkeypatch)
     report = sweep(SweepOptions(remote=remote.url, workdir=tmp_path / "w", progress=False))
     assert report.extra["pushed"]
+    # committed from memory: nothing was written into the work tree, not even the cursor
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [".git", "graph.json",
+                                                                  "vbot.toml"]
     # a changed file keeps its style, a new one takes the folder's
     assert _text(remote, _versions("requests")) == '{\n "new_version": "2.33.0"\n}'
     assert _text(remote, _versions("attrs")) == '{\n "new_version": "24.2.0"\n}'

@@ -34,7 +34,7 @@ from vbot.repo.jsonio import (
     style_of,
 )
 from vbot.repo.nodeinfo import NodeInfo, node_info, skip_reason
-from vbot.repo.paths import contained, read_contained
+from vbot.repo.paths import read_contained
 from vbot.run.executors import ExecutorSpec, Recipe, Runner
 from vbot.run.incremental import Incremental
 from vbot.run.jobshard import Shard
@@ -42,10 +42,7 @@ from vbot.run.outage import OutageGuard, settle
 from vbot.run.progress import Progress
 from vbot.run.publish import commit_and_push
 from vbot.run.report import RunReport, new_run_id
-from vbot.run.writer import FileWriter
 from vbot.sources import Context
-
-OFFLOAD_FROM = 500  # nodes: from here on the writer process pays for its start-up
 
 
 @dataclass(frozen=True)
@@ -118,16 +115,17 @@ def node_infos(repo: DataRepo, names: Iterable[str], report: RunReport,
         yield info
 
 
-def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
+def record(repo: DataRepo, outcome: Outcome, contents: dict[str, bytes] | None = None,
            new_style: Style = CANONICAL, rules: schema.Schema | None = None,
            head: HeadFiles | None = None) -> tuple[Outcome, str]:
     """Apply the error policy and write the node's versions file if its content changed.
 
     A transient failure keeps an earlier valid file untouched; with no earlier file it is
     written as ``bad``. Returns the outcome as reported (a node whose file cannot be written
-    safely becomes ``invalid``) and what happened to the file. With a ``writer`` the file is
-    handed to it (its failures come back at ``writer.close()``). A changed file keeps its
-    indent and final-newline style; a new one is written in ``new_style``.
+    safely becomes ``invalid``) and what happened to the file. With ``contents`` the new
+    bytes go there by repo-relative path, for the commit (``vbot/git/commit.py``), instead
+    of into the work tree. A changed file keeps its indent and final-newline style; a new one
+    is written in ``new_style``.
     ``rules``: the versions schema as the sweep loaded it (default: loaded now). ``head``:
     the versions files as HEAD holds them, when they are the work tree's
     (``vbot/git/headfiles.py``; a sparse workspace does not check them out); without it the
@@ -156,13 +154,13 @@ def record(repo: DataRepo, outcome: Outcome, writer: FileWriter | None = None,
         blocked = None if head is None else head.unwritable(rel)
         if blocked:  # not checked out: refused as writing into the folder would be
             raise VbotError(blocked)
-        path = repo.root / os.path.normpath(rel)  # the path just read (or found missing)
         # a changed file keeps its own style
         text = dumps_styled(doc, style_of(data) if data is not None else new_style)
-        if writer is not None:
-            writer.write(path, text, outcome.node)
-        else:  # no fsync: the git commit makes the file durable (benchmarks/RESULTS.md)
-            atomic_write_text(path, text, fsync=False)
+        if contents is not None:
+            contents[rel] = text.encode("utf-8")
+        else:  # the path just read (or found missing); no fsync: the git commit makes the
+            # file durable (benchmarks/RESULTS.md)
+            atomic_write_text(repo.root / os.path.normpath(rel), text, fsync=False)
     except (VbotError, OSError, ValueError) as exc:  # e.g. a symlink pointing outside
         reason = str(exc) if isinstance(exc, VbotError) else f"cannot write: {exc.strerror}"
         return Outcome(outcome.node, INVALID, reason=reason), "skipped"
@@ -182,21 +180,16 @@ def commit_message(report: RunReport) -> str:
     return f"{head}\n\n{body}\n\nVbot-Run: {report.run_id}\n"
 
 
-def write_cursor(repo: DataRepo, incr: Incremental) -> str:
-    """Write the sweep's new cursor into the work tree (never through a symlink); its path."""
-    atomic_write_text(contained(repo.root, incr.relpath), incr.cursor_text(), fsync=False)
-    return incr.relpath
-
-
 @dataclass
 class Recording:
     """Where a sweep's outcomes go as they arrive: redacted, held while their source may be
     down (``vbot/run/outage.py``), recorded in versions files, told to the incremental
-    bookkeeping, reported."""
+    bookkeeping, reported. The changed files are kept here for the commit: the workspace's
+    sparse checkout leaves versions/ out, and writing 20,000 files only for the commit to
+    read them back was most of a first sweep's write and commit time (benchmarks/RESULTS.md)."""
 
     repo: DataRepo
     report: RunReport
-    writer: FileWriter
     secrets: list[str | None]
     progress: Progress
     incr: Incremental | None
@@ -206,6 +199,7 @@ class Recording:
     rules: schema.Schema = field(default_factory=lambda: schema.load("versions"))
     outages: OutageGuard = field(default_factory=OutageGuard)
     written: dict[str, str] = field(default_factory=dict)  # node -> repo-relative path
+    contents: dict[str, bytes] = field(default_factory=dict)  # repo-relative path -> bytes
 
     def sink(self, outcome: Outcome) -> None:
         """One outcome from the runner."""
@@ -220,7 +214,7 @@ class Recording:
 
     def store(self, outcome: Outcome) -> None:
         with self.report.phase("write", cpu=False):
-            outcome, result = record(self.repo, outcome, self.writer, self.new_style,
+            outcome, result = record(self.repo, outcome, self.contents, self.new_style,
                                      self.rules, self.head)
             self.report.add(outcome, result)
             if self.incr is not None:
@@ -231,17 +225,6 @@ class Recording:
     def settle(self) -> None:
         """After the last check: held failures are written, or kept (an outage)."""
         settle(self.outages, self.report, self.store)
-
-    def close(self) -> None:
-        """The writer closes; files it could not write are taken back."""
-        with self.report.phase("write"):
-            failed = self.writer.close()
-        for node, reason in failed.items():
-            self.report.retract_write(Outcome(node, INVALID, reason=reason))
-            self.written.pop(node, None)
-            if self.incr is not None:
-                self.incr.unsettle(node)
-        self.report.extra["writer"] = "process" if self.writer.offloaded else "in-process"
 
 
 def plan(opts: SweepOptions, repo: DataRepo, names: list[str], checker: Checker,
@@ -335,25 +318,21 @@ def sweep(opts: SweepOptions) -> RunReport:
         factory = CheckerFactory(config, opts.workers, deadline_at(deadline),
                                  str(cache_dir) if cache is not None else None, states)
         runner = Runner(opts.executor, Recipe(report.run_id, factory), opts.workers)
-        # a large sweep writes its files from a second process (vbot/run/writer.py)
-        recording = Recording(repo, report, FileWriter(offload=len(names) >= OFFLOAD_FROM),
-                              [config.github_token, *http.secrets()], progress, incr,
-                              folder_style(ws.path, "versions") if head is None
+        recording = Recording(repo, report, [config.github_token, *http.secrets()], progress,
+                              incr, folder_style(ws.path, "versions") if head is None
                               else head.style(), head)
         with report.phase("check"):
-            try:
-                runner.run(infos, recording.sink, checker.check, deadline=deadline)
-                recording.settle()
-            finally:
-                recording.close()
+            runner.run(infos, recording.sink, checker.check, deadline=deadline)
+            recording.settle()
         progress.close()
         add_run_facts(report, opts, config, http, runner, cache, deadline)
         paths = list(recording.written.values())
         if incr is not None:
             report.extra["incremental"] = incr.summary()
             if paths and incr.wants_cursor():  # never a commit for the cursor alone
-                paths.append(write_cursor(repo, incr))
-        # the commit looks at the files written here only (no git status over versions/)
+                recording.contents[incr.relpath] = incr.cursor_text().encode("utf-8")
+                paths.append(incr.relpath)
+        # the commit looks at the files recorded here only (no git status over versions/)
         commit_and_push(ws, report, ["versions", ".vbot"], commit_message(report), opts.push,
-                        opts.report, paths=paths)
+                        opts.report, paths=paths, contents=recording.contents)
     return report

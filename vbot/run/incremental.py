@@ -328,10 +328,6 @@ class Incremental:
                 and file_result in ("written", "unchanged")):
             self._settled.add(outcome.node)
 
-    def unsettle(self, node: str) -> None:
-        """A result that could not be written after all."""
-        self._settled.discard(node)
-
     @property
     def pending(self) -> set[str]:
         return self._selected_feed_nodes - self._settled

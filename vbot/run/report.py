@@ -43,12 +43,6 @@ class RunReport:
         self.outcomes[outcome.node] = outcome
         self.files[file_result] += 1
 
-    def retract_write(self, outcome: Outcome) -> None:
-        """A file counted as written could not be written after all: ``outcome`` says why."""
-        self.outcomes[outcome.node] = outcome
-        self.files["written"] -= 1
-        self.files["skipped"] += 1
-
     @contextmanager
     def phase(self, name: str, cpu: bool = True) -> Iterator[None]:
         """Time a phase (accumulating); ``cpu=False`` for hot per-node sections."""
