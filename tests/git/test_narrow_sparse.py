@@ -99,6 +99,9 @@ def test_fresh_sweep_writes_in_the_existing_style_and_keeps_a_good_file(
     # committed from memory: nothing was written into the work tree, not even the cursor
     assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [".git", "graph.json",
                                                                   "vbot.toml"]
+    # and the index is HEAD's: nothing staged, nothing shown as deleted
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path / "w",
+                          capture_output=True, text=True, check=True).stdout == ""
     # a changed file keeps its style, a new one takes the folder's
     assert _text(remote, _versions("requests")) == '{\n "new_version": "2.33.0"\n}'
     assert _text(remote, _versions("attrs")) == '{\n "new_version": "24.2.0"\n}'

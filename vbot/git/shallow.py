@@ -72,7 +72,10 @@ def apply_sparse(repo: git.Repo, options: CloneOptions) -> None:
         if enabled and _config_true(repo, "index.sparse") \
                 and sparse_folders(repo) == SPARSE_FOLDERS:
             return
-        repo.git.sparse_checkout("set", "--cone", "--sparse-index", *SPARSE_FOLDERS)
+        try:
+            repo.git.sparse_checkout("set", "--cone", "--sparse-index", *SPARSE_FOLDERS)
+        except git.GitCommandError:  # git before 2.32: a full index, the same files
+            repo.git.sparse_checkout("set", "--cone", *SPARSE_FOLDERS)
     elif enabled:
         repo.git.sparse_checkout("disable")
 
