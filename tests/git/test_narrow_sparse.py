@@ -274,3 +274,24 @@ def test_a_node_document_symlinked_in_head_is_refused(tmp_path: Path, make_remot
         with pytest.raises(NodeDocError, match="symbolic link"):
             repo.node_attrs("requests")
         assert repo.node_attrs("attrs")["version"]
+
+
+def test_hostile_references_read_nothing_from_outside(tmp_path: Path, make_remote) -> None:
+    """A graph whose references name a folder HEAD lacks, or whose node_attrs folder is a
+    symlink to the outside: the nodes are reported, nothing outside the repo is read."""
+    tree = cf_tree(tmp_path / "tree")
+    graph = json.loads((tree / "graph.json").read_text())
+    graph["nodes"][0]["payload"]["__lazy_json__"] = "nowhere/x.json"
+    (tree / "graph.json").write_text(json.dumps(graph))
+    outside = tmp_path / "outside"
+    (tree / "node_attrs").rename(outside)
+    (tree / "node_attrs").symlink_to(outside)
+    remote = make_remote(tree)
+    with Workspace.open(remote.url, tmp_path / "w") as ws:
+        repo = DataRepo.open(ws.path, ws.reader())
+        first, *rest = repo.safe_names()[0]
+        with pytest.raises(NodeDocError, match="nowhere/x.json is missing"):
+            repo.node_attrs(first)
+        for name in rest:
+            with pytest.raises(NodeDocError, match="symbolic link"):
+                repo.node_attrs(name)

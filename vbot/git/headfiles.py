@@ -171,8 +171,9 @@ class TreeReader:
     """Any file of HEAD, read one at a time: how a workspace reads the node documents, which
     its sparse checkout leaves out (``vbot/git/options.py``), for ``DataRepo``'s reader.
 
-    A top folder is listed once (one ``git ls-tree``) the first time a file of it is read;
-    each file is then one request to GitPython's persistent ``git cat-file --batch``
+    A top folder is listed once (one ``git ls-tree``) the first time a file of it is read,
+    if HEAD's root holds it (a graph naming thousands of folders that do not exist costs no
+    listing each); each file is then one request to GitPython's persistent ``git cat-file --batch``
     process, so only the document being parsed is held, not the folder's 25,000 documents.
     The refusals are :meth:`HeadFiles.read`'s. In a partial clone, :meth:`prefetch` fetches a
     folder's missing blobs in one batch first (else git fetches each on its own as it is
@@ -182,12 +183,31 @@ class TreeReader:
     repo: git.Repo
     _folders: dict[str, HeadFiles] = field(default_factory=dict)
 
+    @cached_property
+    def _root(self) -> dict[str, tuple[str, str, str]]:
+        """HEAD's root entries: ``{name: (mode, type, id)}`` (one ``git ls-tree``)."""
+        try:
+            out = run_git(self.root, "ls-tree", "-z", "HEAD")
+        except VbotError as exc:
+            raise VbotError(f"cannot list HEAD in {self.root}: {exc}") from None
+        found = {}
+        for record in out.decode("utf-8", "surrogateescape").split("\0"):
+            meta, _, name = record.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3:
+                found[name] = (parts[0], parts[1], parts[2])
+        return found
+
     def _folder(self, top: str) -> HeadFiles:
         head = self._folders.get(top)
         if head is None:
-            files = tree_files(self.root, "HEAD", top)
-            if files is None:
-                raise VbotError(f"cannot list {top}/ of HEAD in {self.root}")
+            mode, kind, sha = self._root.get(top, ("", "", ""))
+            if kind == "tree":
+                files = tree_files(self.root, "HEAD", top)
+                if files is None:
+                    raise VbotError(f"cannot list {top}/ of HEAD in {self.root}")
+            else:  # a file at the root (a symlink there is refused by entry) or nothing
+                files = {top: (mode, sha)} if kind == "blob" else {}
             head = self._folders[top] = HeadFiles(top, files, {}, self.root)
         return head
 
