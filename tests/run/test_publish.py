@@ -51,12 +51,13 @@ def _two_sweeps(remote: Any, fake: Any, tmp_path: Path,
              str(tmp_path / f"work{i}"), "-q", "--report", str(tmp_path / f"r{i}.json"),
              "--nodes", ",".join(chosen)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    # both have cloned once each has asked the upstream: then let the pushes in
+    # both have cloned once each has asked the upstream: then let the pushes in (a name
+    # both sweeps check is asked twice; once could be either sweep)
     first, second = nodes[0][0], nodes[1][-1]
+    want = {first: 1 + (first in nodes[1]), second: 1 + (second in nodes[0])}
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (
-            _asked(fake, first) and _asked(fake, second)
-            and (first != second or _asked(fake, first) >= 2)):
+    while time.monotonic() < deadline and not all(
+            _asked(fake, name) >= times for name, times in want.items()):
         if any(p.poll() is not None for p in procs):
             break  # one ended early: the assertions below show its output
         time.sleep(0.02)
