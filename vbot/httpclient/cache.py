@@ -106,20 +106,6 @@ def _meta(raw: dict[str, Any]) -> CachedMeta:
                       link=raw.get("link"))
 
 
-def connect(path: Path, table: str) -> sqlite3.Connection:
-    """A cache database at ``path`` (autocommit, WAL, no fsync per entry: it is a cache),
-    with ``table`` (a ``CREATE TABLE IF NOT EXISTS`` statement) created."""
-    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(table)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
 class HttpCache:
     """Disk-backed conditional-request cache shared by the checks of one sweep."""
 
@@ -137,8 +123,19 @@ class HttpCache:
         self.stored = 0
 
     # -- the database --------------------------------------------------------------------
-    def _connect(self, path: Path) -> sqlite3.Connection:
-        return connect(path, _SCHEMA)
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        """The database at ``path`` (autocommit, WAL, no fsync per entry: it is a cache),
+        its table created."""
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _conn(self) -> sqlite3.Connection | None:
         if self._db is not None or self._broken:
