@@ -7,12 +7,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import git
 import pytest
 
 from vbot.check.outcome import FOUND, INVALID, Outcome
 from vbot.commands.sweep import record
 from vbot.errors import VbotError
-from vbot.git.headfiles import HeadFiles
+from vbot.git.headfiles import HeadFiles, TreeReader
 from vbot.repo.datarepo import DataRepo
 from vbot.repo.paths import read_contained
 
@@ -98,3 +99,21 @@ def test_record_from_head_writes_and_refuses_as_from_files(tmp_path: Path) -> No
     outcome, result = record(repo, Outcome("b", FOUND, version="1.2"), head=head)
     assert (outcome.status, result) == (INVALID, "skipped")
     assert (outside / "b.json").read_text() == '{"new_version": "0.1"}'
+
+
+def test_the_read_ahead_gives_each_file_in_or_out_of_order(tmp_path: Path) -> None:
+    """Files read in the announced order, skipped over, asked again, never announced, or
+    holding the same bytes: each read gives the file's own bytes."""
+    texts = {f"node_attrs/{n}.json": f'{{"name": "{n}"}}' for n in "abcdef"}
+    texts["node_attrs/twin.json"] = texts["node_attrs/a.json"]
+    root = _committed(tmp_path / "repo", texts)
+    reader = TreeReader(root, git.Repo(root))
+    reader.prefetch(["node_attrs/a.json", "node_attrs/nothing.json", "node_attrs/b.json",
+                     "node_attrs/twin.json", "node_attrs/c.json", "node_attrs/d.json"])
+    for rel in ("node_attrs/a.json", "node_attrs/c.json", "node_attrs/b.json",
+                "node_attrs/twin.json", "node_attrs/f.json", "node_attrs/d.json",
+                "node_attrs/a.json"):
+        assert reader(rel) == texts[rel].encode(), rel
+    assert reader("node_attrs/nothing.json") is None
+    reader.close()
+    assert reader("node_attrs/e.json") == texts["node_attrs/e.json"].encode()

@@ -243,6 +243,7 @@ def merge(opts: MergeOptions) -> MergeResult:
                                                     config=opts.config))
         with report.phase("load"):
             reader = ws.reader()  # the node documents are not checked out: read from git
+            stack.callback(reader.close)
             repo = DataRepo.open(ws.path, reader)
             known = set(repo.safe_names()[0])
             # not checked out: listed from git, then only the files to merge are read

@@ -288,10 +288,11 @@ def sweep(opts: SweepOptions) -> RunReport:
         cache_dir = opts.cache_dir or default_cache_dir(opts.env)
         with report.phase("load"):
             reader = ws.reader()  # the node documents are not checked out: read from git
+            stack.callback(reader.close)
             repo = DataRepo.open(ws.path, reader)
             config = load_config(ws.path, opts.config, opts.env)
             names = candidates(repo, opts.nodes, report, opts.shard)
-            reader.prefetch(repo.node_doc_paths(names))  # a partial clone: one batch
+            reader.prefetch(repo.node_doc_paths(names))  # fetched in one batch, read ahead
         cache = HttpCache(cache_dir) if opts.http_cache else None
         if cache is not None:
             stack.callback(cache.close)
