@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 import genrepo  # noqa: E402
 
+from vbot.git.log import read_blobs  # noqa: E402
 from vbot.repo.paths import sharded_relpath  # noqa: E402
 from vbot.testing.gitfixtures import create_remote  # noqa: E402
 
@@ -127,13 +128,15 @@ def fresh_remote(data: Path, run: Path) -> Path:
 
 
 def check_results(workdir: Path, expect: dict[str, Any]) -> int:
-    """How many nodes' versions files hold the expected version."""
+    """How many nodes' versions files, as the workspace's HEAD holds them (the work tree
+    does not check versions/ out), hold the expected version."""
+    specs = {name: f"HEAD:{sharded_relpath('versions', name)}" for name in expect}
+    blobs = read_blobs(workdir, list(specs.values()))
     good = 0
     for name, exp in expect.items():
-        path = workdir / sharded_relpath("versions", name)
         try:
-            doc = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            doc = json.loads(blobs.get(specs[name]) or b"")
+        except ValueError:
             continue
         good += doc.get("new_version") == exp["version"]
     return good
