@@ -1,6 +1,8 @@
-"""Time committing N changed sharded versions files: vbot's Workspace.commit (git status + one
-fast-import pack), the same given the list of written paths (no git status), against the plain
-``git add -A`` + ``git commit`` it replaced. Wall and CPU (with git's) seconds.
+"""Time committing N changed sharded versions files: vbot's commit from memory in the default
+sparse workspace (nothing written, one fast-import pack), and in a full checkout: with git
+status finding the written files, given the list of written paths (no git status), against the
+plain ``git add -A`` + ``git commit`` it replaced. Wall and CPU (with git's) seconds; the
+writing of the files is not timed.
 
     python benchmarks/bench_commit.py -n 25000
 """
@@ -22,6 +24,7 @@ sys.path.insert(0, str(HERE))
 import genrepo  # noqa: E402
 
 from vbot.git.commit import commit  # noqa: E402
+from vbot.git.options import FULL  # noqa: E402
 from vbot.git.workspace import Workspace  # noqa: E402
 from vbot.repo.paths import sharded_relpath  # noqa: E402
 from vbot.testing.gitfixtures import create_remote  # noqa: E402
@@ -46,20 +49,23 @@ def main(argv: list[str] | None = None) -> int:
         remote = create_remote(tree, tmp / "remote.git")
         names = [name for name, _ in genrepo.plan(args.files, ("pypi",))]
         rows = []
-        labels = ("vbot Workspace.commit", "vbot commit(paths=written)", "git add -A + git commit")
+        labels = ("vbot commit(contents=...), sparse", "vbot commit (git status), full",
+                  "vbot commit(paths=written), full", "git add -A + git commit, full")
+        text = (json.dumps({"new_version": "1.0"}) + "\n").encode()
         for label in labels:
-            with Workspace.open(remote, tmp / f"work-{len(rows)}") as ws:
-                written = []
-                for name in names:
-                    rel = sharded_relpath("versions", name)
+            options = None if label == labels[0] else FULL
+            with Workspace.open(remote, tmp / f"work-{len(rows)}", options=options) as ws:
+                written = [sharded_relpath("versions", name) for name in names]
+                for rel in written if options is FULL else ():
                     path = ws.path / rel
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(json.dumps({"new_version": "1.0"}) + "\n")
-                    written.append(rel)
+                    path.write_bytes(text)
                 start, cpu = time.perf_counter(), _cpu()
                 if label == labels[0]:
-                    commit(ws, ["versions"], "results\n")
+                    commit(ws, ["versions"], "results\n", written, dict.fromkeys(written, text))
                 elif label == labels[1]:
+                    commit(ws, ["versions"], "results\n")
+                elif label == labels[2]:
                     commit(ws, ["versions"], "results\n", written)
                 else:
                     ws.repo.git.add("-A", "--", "versions")
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((label, time.perf_counter() - start, _cpu() - cpu,
                              len(ws.changed_files())))
         for label, secs, used, count in rows:
-            print(f"{label:28} {count:6d} files  {secs:6.2f} s wall  {used:6.2f} s CPU")
+            print(f"{label:36} {count:6d} files  {secs:6.2f} s wall  {used:6.2f} s CPU")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
