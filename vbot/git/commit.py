@@ -142,10 +142,10 @@ def _sync_index(ws: Workspace, changes: list[tuple[str, bytes | None]]) -> None:
     """Index entries of the committed paths as in HEAD: regular files re-added (hashed,
     with their stat data, by one ``git update-index``), the rest removed. A sparse
     checkout's sparse index (``vbot/git/shallow.py``) is read from HEAD instead (``git
-    reset``): a few entries, where ``update-index`` of paths outside the cone would first
-    expand it to one entry per file."""
+    read-tree --reset``: a few entries, the folders' new trees; ``update-index`` of paths
+    outside the cone, and git 2.39's ``reset``, expand it to one entry per file first)."""
     if ws.sparse is not None:
-        ws.repo.git.reset("-q")
+        ws.repo.git.read_tree("--reset", "HEAD")
         return
     added = [rel for rel, data in changes if data is not None]
     removed = [rel for rel, data in changes if data is None]
