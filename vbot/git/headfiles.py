@@ -183,8 +183,8 @@ class TreeReader:
     missing blobs are fetched in one batch first (else git fetches each on its own as it is
     read: correct, one request per file), and one ``git cat-file --batch`` reads them ahead,
     so that git inflates the next blobs on the other core while this one is parsed (a
-    request per file waits for git each time: 1.15 s against 0.57 s for 25,000 documents
-    read and parsed, benchmarks/RESULTS.md). A file asked for out of that order skips the
+    request per file waits for git each time; benchmarks/RESULTS.md). A file asked for out
+    of that order skips the
     read-ahead forward to it when it is further on, else it is read on its own.
     :meth:`close` stops the read-ahead."""
 
@@ -285,9 +285,9 @@ class TreeReader:
         if remote is None:
             return
         for top, shas in sorted(wanted.items()):
-            # asking for a blob the clone holds costs git a local lookup (~25 us); listing
-            # what is missing walks the folder's tree (~4 us a file): a few files are asked
-            # for as they are, most of a folder through the listing
+            # asking for a blob the clone holds costs git a local lookup, about six times a
+            # file's share of listing what the folder lacks (benchmarks/RESULTS.md): a few
+            # files are asked for as they are, most of a folder through the listing
             few = len(shas) * 6 < len(self._folder(top).files)
             missing = shas if few else _missing(self.root, f"HEAD:{top}")
             if missing is None or not _fetch(self.root, remote, shas & missing):

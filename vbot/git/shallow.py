@@ -65,8 +65,8 @@ def apply_sparse(repo: git.Repo, options: CloneOptions) -> None:
     index) or full.
 
     A sparse index holds one entry per folder outside the cone instead of one per file:
-    with 75,000 files in HEAD, ``git reset --hard`` on opening the workspace and the index
-    update after a commit rewrite a few entries instead of 75,000 (benchmarks/RESULTS.md)."""
+    ``git reset --hard`` on opening the workspace and the index update after a commit
+    rewrite a few entries instead of one per file of HEAD (benchmarks/RESULTS.md)."""
     enabled = _sparse_enabled(repo)
     if options.sparse:
         if enabled and _config_true(repo, "index.sparse") \
