@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from vbot.errors import VbotError
+from vbot.git.diff import ls_tree
 from vbot.git.env import IDENTITY, git_env, run_git, secrets
 from vbot.redact import redact
 from vbot.repo.jsonio import atomic_write_bytes
@@ -202,15 +203,8 @@ def _same_link(ws: Workspace, rel: str, mode_sha: tuple[str, str]) -> bool:
 
 def _head_entries(ws: Workspace, pathspecs: list[str]) -> dict[str, tuple[str, str]]:
     """``{path: (mode, sha)}`` of HEAD's files under ``pathspecs`` (one ``git ls-tree``)."""
-    out = run_git(ws.path, "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--",
-                  *[f":(literal){p}" for p in pathspecs])
-    entries = {}
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        meta, _, path = record.partition("\t")
-        parts = meta.split()
-        if len(parts) == 3:
-            entries[path] = (parts[0], parts[2])
-    return entries
+    return {path: (mode, sha)
+            for path, (mode, _, sha) in ls_tree(ws.path, "HEAD", tuple(pathspecs)).items()}
 
 
 def _changes(ws: Workspace, pathspecs: list[str]) -> list[str]:

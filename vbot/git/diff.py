@@ -45,20 +45,30 @@ def changed_paths(path: Path, base: str, head: str = "HEAD",
     return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
+def ls_tree(path: Path | str, rev: str, pathspecs: tuple[str, ...] = (),
+            recursive: bool = True) -> dict[str, tuple[str, str, str]]:
+    """``{path: (mode, type, id)}`` of the entries of ``rev``'s tree under the (literal)
+    ``pathspecs``, every file at any depth (``recursive``) or the entries at their level,
+    from one ``git ls-tree``; VbotError when git cannot list them."""
+    out = run_git(path, "ls-tree", "-z", "--full-tree", *(["-r"] if recursive else []), rev,
+                  "--", *[f":(literal){p}" for p in pathspecs])
+    found = {}
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, rel = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3:
+            found[rel] = (parts[0], parts[1], parts[2])
+    return found
+
+
 def blob_at(path: Path, rev: str, rel: str) -> bytes | None:
     """The bytes of the regular file ``rel`` as the commit ``rev`` holds it; None when it
     holds none there (absent, a symlink, a folder) or git cannot read it."""
     try:
-        out = run_git(path, "ls-tree", "-z", rev, "--", f":(literal){rel}")
-    except VbotError:
-        return None
-    meta, _, name = out.decode("utf-8", "surrogateescape").rstrip("\0").partition("\t")
-    parts = meta.split()
-    if name != rel or len(parts) != 3 or parts[0] not in ("100644", "100755") \
-            or parts[1] != "blob":
-        return None
-    try:
-        return run_git(path, "cat-file", "blob", parts[2])
+        mode, kind, sha = ls_tree(path, rev, (rel,), recursive=False).get(rel, ("", "", ""))
+        if mode not in ("100644", "100755") or kind != "blob":
+            return None
+        return run_git(path, "cat-file", "blob", sha)
     except VbotError:
         return None
 
@@ -173,17 +183,10 @@ def tree_files(path: Path, rev: str, folder: str) -> dict[str, tuple[str, str]] 
     """``{path: (mode, blob id)}`` of every file under ``folder`` in ``rev`` (one ``git
     ls-tree``); None when git cannot say."""
     try:
-        out = run_git(path, "ls-tree", "-r", "-z", "--full-tree", rev, "--",
-                      f":(literal){folder}")
+        entries = ls_tree(path, rev, (folder,))
     except VbotError:
         return None
-    found = {}
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        meta, _, rel = record.partition("\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            found[rel] = (parts[0], parts[2])
-    return found
+    return {rel: (mode, sha) for rel, (mode, kind, sha) in entries.items() if kind == "blob"}
 
 
 def read_blobs(path: Path, shas: list[str]) -> dict[str, bytes]:

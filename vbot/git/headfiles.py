@@ -36,7 +36,7 @@ from pathlib import Path
 import git
 
 from vbot.errors import VbotError
-from vbot.git.diff import read_blobs, tree_files
+from vbot.git.diff import ls_tree, read_blobs, tree_files
 from vbot.git.env import git_env, run_git
 from vbot.git.log import iter_blobs
 from vbot.repo.jsonio import CANONICAL, Style, style_of
@@ -199,16 +199,9 @@ class TreeReader:
     def _root(self) -> dict[str, tuple[str, str, str]]:
         """HEAD's root entries: ``{name: (mode, type, id)}`` (one ``git ls-tree``)."""
         try:
-            out = run_git(self.root, "ls-tree", "-z", "HEAD")
+            return ls_tree(self.root, "HEAD", recursive=False)
         except VbotError as exc:
             raise VbotError(f"cannot list HEAD in {self.root}: {exc}") from None
-        found = {}
-        for record in out.decode("utf-8", "surrogateescape").split("\0"):
-            meta, _, name = record.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3:
-                found[name] = (parts[0], parts[1], parts[2])
-        return found
 
     def _folder(self, top: str) -> HeadFiles:
         head = self._folders.get(top)

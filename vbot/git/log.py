@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vbot.errors import VbotError
+from vbot.git.diff import ls_tree
 from vbot.git.env import run_git
 
 ZERO_SHA = "0" * 40
@@ -153,11 +154,5 @@ def tree_files(repo_dir: Path | str, rev: str = "HEAD") -> dict[str, str]:
 
     Works in bare repos too; symlinks and submodules are left out.
     """
-    out = run_git(repo_dir, "ls-tree", "-r", "-z", "--full-tree", rev)
-    files = {}
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        meta, _, path = record.partition("\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob" and parts[0] in ("100644", "100755"):
-            files[path] = parts[2]
-    return files
+    return {path: sha for path, (mode, kind, sha) in ls_tree(repo_dir, rev).items()
+            if kind == "blob" and mode in ("100644", "100755")}
