@@ -198,8 +198,8 @@ class Recording:
     # the versions schema, loaded once: a schema changed mid-sweep counts next time
     rules: schema.Schema = field(default_factory=lambda: schema.load("versions"))
     outages: OutageGuard = field(default_factory=OutageGuard)
-    written: dict[str, str] = field(default_factory=dict)  # node -> repo-relative path
-    contents: dict[str, bytes] = field(default_factory=dict)  # repo-relative path -> bytes
+    # the files written: repo-relative path -> bytes
+    contents: dict[str, bytes] = field(default_factory=dict)
 
     def sink(self, outcome: Outcome) -> None:
         """One outcome from the runner."""
@@ -219,8 +219,6 @@ class Recording:
             self.report.add(outcome, result)
             if self.incr is not None:
                 self.incr.settle(outcome, result)
-            if result == "written":
-                self.written[outcome.node] = self.repo.doc_relpath("versions", outcome.node)
 
     def settle(self) -> None:
         """After the last check: held failures are written, or kept (an outage)."""
@@ -327,7 +325,7 @@ def sweep(opts: SweepOptions) -> RunReport:
             recording.settle()
         progress.close()
         add_run_facts(report, opts, config, http, runner, cache, deadline)
-        paths = list(recording.written.values())
+        paths = list(recording.contents)
         if incr is not None:
             report.extra["incremental"] = incr.summary()
             if paths and incr.wants_cursor():  # never a commit for the cursor alone
