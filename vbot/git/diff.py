@@ -189,29 +189,6 @@ def tree_files(path: Path, rev: str, folder: str) -> dict[str, tuple[str, str]] 
     return {rel: (mode, sha) for rel, (mode, kind, sha) in entries.items() if kind == "blob"}
 
 
-def read_blobs(path: Path, shas: list[str]) -> dict[str, bytes]:
-    """The bytes of each blob id (one ``git cat-file --batch``); ids git does not have
-    are left out."""
-    if not shas:
-        return {}
-    try:
-        out = run_git(path, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
-    except VbotError:
-        return {}
-    found: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3:  # "<id> missing"
-            continue
-        size = int(header[2])
-        found[header[0].decode()] = out[pos:pos + size]
-        pos += size + 1
-    return found
-
-
 def current_branch(path: Path) -> str:
     """The branch checked out at ``path`` (``HEAD`` when detached)."""
     try:

@@ -36,9 +36,9 @@ from pathlib import Path
 import git
 
 from vbot.errors import VbotError
-from vbot.git.diff import ls_tree, read_blobs, tree_files
+from vbot.git.diff import ls_tree, tree_files
 from vbot.git.env import git_env, run_git
-from vbot.git.log import iter_blobs
+from vbot.git.log import iter_blobs, read_blobs
 from vbot.repo.jsonio import CANONICAL, Style, style_of
 
 _REGULAR = ("100644", "100755")
@@ -86,7 +86,7 @@ class HeadFiles:
         if wanted and not fetch_missing(root, f"HEAD:{folder}",
                                         None if paths is None else set(wanted)):
             return None  # git cat-file would fetch them one request at a time
-        blobs = read_blobs(root, wanted)
+        blobs = _held(root, wanted)
         if len(blobs) != len(wanted):  # a partial clone that cannot fetch them: read files
             return None
         return cls(folder, files, blobs, root)
@@ -156,8 +156,16 @@ class HeadFiles:
         data = self.blobs.get(sha)
         if data is None and self.root is not None and fetch_missing(
                 self.root, f"HEAD:{self.folder}", {sha}):  # not among the paths loaded
-            data = read_blobs(self.root, [sha]).get(sha)
+            data = _held(self.root, [sha]).get(sha)
         return CANONICAL if data is None else style_of(data)
+
+
+def _held(root: Path, shas: list[str]) -> dict[str, bytes]:
+    """The bytes of the blobs git has among ``shas`` (one ``git cat-file --batch``)."""
+    try:
+        return {sha: data for sha, data in read_blobs(root, shas).items() if data is not None}
+    except VbotError:
+        return {}
 
 
 def inside(relpath: str) -> str:
